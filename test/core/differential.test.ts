@@ -1,0 +1,62 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { loadRuleset, createPipeline, createReferencePipeline, type PipelineResult, type Ruleset } from '../../src/index.ts';
+import { RULES_DIR, MAPPINGS_DIR } from '../support/ruleset.ts';
+import { generateCorpus, CORPUS_NOW } from '../support/corpus.ts';
+
+/** What must be identical between the compiled pipeline and json-rules-engine + jsonata. */
+function essence(r: PipelineResult) {
+  switch (r.verdict) {
+    case 'accepted':
+      return { verdict: r.verdict, outputs: JSON.parse(JSON.stringify(r.outputs)), annotations: r.annotations.map((a) => a.rule) };
+    case 'skipped':
+      return { verdict: r.verdict, code: r.code, rule: r.rule };
+    case 'rejected':
+      return { verdict: r.verdict, errors: r.errors.map((e) => ({ code: e.code, rule: e.rule, path: e.path })) };
+  }
+}
+
+let ruleset: Ruleset;
+beforeAll(async () => {
+  ruleset = await loadRuleset({ rules: RULES_DIR, mappings: MAPPINGS_DIR });
+});
+
+describe('differential: compiled pipeline vs json-rules-engine + jsonata', () => {
+  it('gives identical verdicts, codes and outputs on 12,000 generated records', async () => {
+    const corpus = generateCorpus(12_000, 20261125);
+    const fast = createPipeline(ruleset);
+    const ref = createReferencePipeline(ruleset);
+    const tally: Record<string, number> = {};
+    const mismatches: unknown[] = [];
+    for (let i = 0; i < corpus.length; i++) {
+      const a = await fast.process(corpus[i], { now: CORPUS_NOW });
+      const b = await ref.process(corpus[i], { now: CORPUS_NOW });
+      tally[a.verdict] = (tally[a.verdict] ?? 0) + 1;
+      const ea = essence(a);
+      const eb = essence(b);
+      if (JSON.stringify(ea) !== JSON.stringify(eb) && mismatches.length < 5) mismatches.push({ i, record: corpus[i], compiled: ea, reference: eb });
+    }
+    expect(mismatches).toEqual([]);
+    // The corpus really exercises every verdict.
+    expect(tally.accepted).toBeGreaterThan(3000);
+    expect(tally.rejected).toBeGreaterThan(1000);
+    expect(tally.skipped).toBeGreaterThan(200);
+  }, 120_000);
+
+  it('every code of the default ruleset occurs in the corpus', async () => {
+    const corpus = generateCorpus(12_000, 20261125);
+    const fast = createPipeline(ruleset);
+    const seen = new Set<string>();
+    for (const r of await fast.processBatch(corpus, { now: CORPUS_NOW })) {
+      if (r.verdict === 'rejected') r.errors.forEach((e) => seen.add(e.code));
+      if (r.verdict === 'skipped') seen.add(r.code);
+    }
+    for (const code of ['TIME_IN_FUTURE', 'TIME_TOO_OLD', 'UNKNOWN_CUSTOMER', 'CUSTOMER_SUSPENDED', 'UNKNOWN_TYPE', 'PREMIUM_NOT_ALLOWED', 'INBOUND_NOT_BILLED', 'ZERO_DURATION', 'ZERO_USAGE', 'SCHEMA_VIOLATION', 'NOT_AN_OBJECT']) {
+      expect(seen, code).toContain(code);
+    }
+  });
+
+  it('the compiled mappings of the default ruleset are really compiled', () => {
+    const fast = createPipeline(ruleset);
+    expect(fast.targets).toContain('default');
+  });
+});
