@@ -1,0 +1,30 @@
+/**
+ * The memory store: everything in plain maps, for tests and examples. It passes the same conformance
+ * suite as the SQLite store; it keeps nothing across restarts and makes no attempt to be fast.
+ */
+import { OptionsError } from '../../errors.js';
+import type { Store } from '../../ports/store.js';
+import { memoryAdmin } from './admin.js';
+import { memoryOutbox } from './outbox.js';
+import { memoryRecords } from './records.js';
+import { MemoryState } from './state.js';
+
+/** No options yet; the parameter exists so unknown ones are refused by name, like every factory. */
+export type MemoryStoreOptions = Record<string, never>;
+
+export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+  const unknown = Object.keys(options ?? {});
+  if (unknown.length > 0) throw new OptionsError(`Unknown memory store option "${unknown[0]}"`, { option: unknown[0] });
+  const state = new MemoryState();
+  return {
+    ...memoryRecords(state),
+    ...memoryOutbox(state),
+    ...memoryAdmin(state),
+    async ready() {
+      return !state.closed;
+    },
+    async close() {
+      state.closed = true;
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Claims and settling. A claim is one UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING: it picks
+ * and leases rows in the same statement, so two claimers (connections or processes) can never both
+ * take a row. Settling checks the lease token in the same transaction that writes the attempt.
+ */
+import { randomUUID } from 'node:crypto';
+import { LeaseLostError, StoreNotFoundError } from '../../ports/errors.js';
+import { prepareClaim, prepareDeadLetter, prepareLease, prepareReceipt, prepareRetry } from '../../ports/outbox-input.js';
+import type { PreparedAttempt } from '../../ports/outbox-input.js';
+import { rowNumber } from '../../ports/store-input.js';
+import { toClaimed, toDeadLetter } from '../../ports/store-rows.js';
+import type { DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
+import type { AttemptOutcome, LeaseRef, OutboxStore } from '../../ports/store.js';
+import { DEAD_LETTER_COLUMNS } from './columns.js';
+import type { SqliteContext } from './context.js';
+
+type Leased = Pick<OutboxRow, 'id' | 'target' | 'source' | 'recordId' | 'body' | 'attempts' | 'replays' | 'createdAt' | 'nextAttemptAt'>;
+
+export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'> {
+  // status = 'pending' is spelled out so the partial index outbox_claim serves the inner SELECT.
+  const claim = db.prepare(`
+    UPDATE outbox SET lease_token = @leaseToken, lease_worker = @worker, lease_expires_at = @leaseExpiresAt
+    WHERE id IN (
+      SELECT id FROM outbox
+      WHERE target = @target AND status = 'pending' AND next_attempt_at <= @now
+        AND (lease_expires_at IS NULL OR lease_expires_at <= @now)
+      ORDER BY next_attempt_at, id
+      LIMIT @limit)
+    RETURNING id, target, source, record_id AS recordId, body, attempts, replays, created_at AS createdAt, next_attempt_at AS nextAttemptAt`);
+  const holder = db.prepare('SELECT status, lease_token AS leaseToken, lease_worker AS leaseWorker FROM outbox WHERE id = ?');
+  const insertAttempt = db.prepare(`
+    INSERT INTO attempts (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
+    VALUES (@id, @at, @outcome, @statusCode, @targetId, @latencyMs, @error, @answer, @worker)`);
+  const delivered = db.prepare(`
+    UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL,
+      lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL,
+      delivered_at = @at, receipt_status = @statusCode, receipt_target_id = @targetId
+    WHERE id = @id`);
+  const retry = db.prepare(`
+    UPDATE outbox SET attempts = attempts + @counted, last_error = @error, next_attempt_at = @nextAttemptAt,
+      lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL
+    WHERE id = @id`);
+  const dead = db.prepare(`
+    UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = @reason,
+      lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL
+    WHERE id = @id`);
+  const insertDeadLetter = db.prepare(`
+    INSERT INTO dead_letters (outbox_id, target, source, record_id, reason, code, status_code, answer, at)
+    SELECT id, target, source, record_id, @reason, @code, @statusCode, @answer, @at FROM outbox WHERE id = @id
+    RETURNING ${DEAD_LETTER_COLUMNS}`);
+
+  /** Runs inside the writer's transaction: checks the lease and logs the attempt, or throws and nothing is written. */
+  function attempt(ref: LeaseRef, outcome: AttemptOutcome, a: PreparedAttempt, extra: { error?: string | null; targetId?: string | null }): number {
+    const id = rowNumber(ref.id);
+    const row = id === null ? undefined : (holder.get(id) as Pick<OutboxRow, 'status' | 'leaseToken' | 'leaseWorker'> | undefined);
+    if (id === null || !row) throw new StoreNotFoundError('outbox row', ref.id);
+    if (row.status !== 'pending' || row.leaseToken !== ref.leaseToken) throw new LeaseLostError(ref.id);
+    insertAttempt.run({ ...a, id, outcome, error: extra.error ?? null, targetId: extra.targetId ?? null, worker: row.leaseWorker });
+    return id;
+  }
+
+  return {
+    async claim(options) {
+      open();
+      const c = prepareClaim(options);
+      const leaseToken = randomUUID();
+      const leaseExpiresAt = c.now + c.leaseMs;
+      const rows = await writer.run(() => claim.all({ ...c, leaseToken, leaseExpiresAt }) as Leased[]);
+      // RETURNING does not keep the subquery's order.
+      rows.sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
+      return rows.map((row) => toClaimed(row, leaseToken, leaseExpiresAt));
+    },
+
+    async ack(ref, receipt) {
+      open();
+      const lease = prepareLease(ref);
+      const r = prepareReceipt(receipt);
+      await writer.run(() => {
+        const id = attempt(lease, 'delivered', r, { targetId: r.targetId });
+        delivered.run({ id, at: r.at, statusCode: r.statusCode, targetId: r.targetId });
+      });
+    },
+
+    async retryLater(ref, report) {
+      open();
+      const lease = prepareLease(ref);
+      const r = prepareRetry(report);
+      await writer.run(() => {
+        const id = attempt(lease, 'retry', r, { error: r.error });
+        retry.run({ id, error: r.error, nextAttemptAt: r.nextAttemptAt, counted: r.counted });
+      });
+    },
+
+    async deadLetter(ref, report) {
+      open();
+      const lease = prepareLease(ref);
+      const r = prepareDeadLetter(report);
+      const row = await writer.run(() => {
+        const id = attempt(lease, 'dead', r, { error: r.reason });
+        dead.run({ id, reason: r.reason });
+        return insertDeadLetter.get({ id, reason: r.reason, code: r.code, statusCode: r.statusCode, answer: r.answer, at: r.at }) as DeadLetterRow;
+      });
+      return toDeadLetter(row);
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * Group commit: every write of the SQLite store is a job queued here, and all jobs queued before the
+ * next turn of the event loop are committed in one IMMEDIATE transaction. With synchronous=FULL each
+ * commit costs an fsync, so one transaction per request caps a server at a few thousand records/s; a
+ * batch pays one fsync for all of its callers. Under load batches grow on their own: while one commit
+ * blocks the loop, requests pile up and all go into the next one.
+ *
+ * Each job runs inside its own SAVEPOINT and each caller's promise settles only after the COMMIT, so:
+ * - a job that throws (a lease lost, a row not found, a constraint of its own) is rolled back to its
+ *   savepoint and only its caller is rejected; the others commit;
+ * - an error that makes SQLite abandon the whole transaction (disk full, I/O error, out of memory), a
+ *   BEGIN that cannot get the write lock within busy_timeout, or a failed COMMIT rejects every caller of
+ *   the batch with BLH_ERR_STORE_WRITE. Nothing of that batch was committed, so retrying is safe, and
+ *   for ingest it stays safe even if the COMMIT did reach the disk: the retry answers `duplicate`.
+ * Input is checked before a job is queued (src/ports/*-input.ts), so a malformed call never gets this far.
+ */
+import { BilhetagemError } from '../../errors.js';
+import { StoreWriteError } from '../../ports/errors.js';
+import type { SqliteDatabase } from './driver.js';
+
+interface Job {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Result = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+export interface GroupCommitStats {
+  /** Transactions begun for queued jobs (committed or not). */
+  transactions: number;
+  jobs: number;
+  largestBatch: number;
+  /** Transactions that failed as a whole, rejecting all of their jobs. */
+  failedBatches: number;
+}
+
+export interface GroupCommit {
+  /** Runs `work` (synchronous, it must not await) in the next batch; resolves after the batch commits. */
+  run<T>(work: () => T): Promise<T>;
+  /** Commits everything queued, now, before the database is closed. */
+  drain(): void;
+  stats(): GroupCommitStats;
+}
+
+export interface GroupCommitOptions {
+  /** Jobs per transaction; the rest wait for the next turn so one flush cannot hold the loop for long. */
+  maxJobs: number;
+}
+
+export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOptions): GroupCommit {
+  let queue: Job[] = [];
+  let scheduled = false;
+  const stats: GroupCommitStats = { transactions: 0, jobs: 0, largestBatch: 0, failedBatches: 0 };
+
+  // Called inside the batch's transaction, better-sqlite3 runs it as a SAVEPOINT.
+  const inSavepoint = db.transaction((work: () => unknown) => work());
+  const inBatch = db.transaction((jobs: Job[]): Result[] =>
+    jobs.map((job) => {
+      try {
+        return { ok: true, value: inSavepoint(job.work) };
+      } catch (error) {
+        // SQLite has already rolled the whole transaction back: nothing of this batch can commit.
+        if (!db.inTransaction) throw error;
+        return { ok: false, error };
+      }
+    }),
+  );
+
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
+  }
+
+  function flush(): void {
+    scheduled = false;
+    if (queue.length === 0) return;
+    let jobs = queue;
+    if (queue.length > options.maxJobs) {
+      jobs = queue.slice(0, options.maxJobs);
+      queue = queue.slice(options.maxJobs);
+      schedule();
+    } else {
+      queue = [];
+    }
+    stats.transactions += 1;
+    stats.jobs += jobs.length;
+    stats.largestBatch = Math.max(stats.largestBatch, jobs.length);
+    let results: Result[];
+    try {
+      results = inBatch.immediate(jobs);
+    } catch (error) {
+      stats.failedBatches += 1;
+      const failure = storeError(error, `A write transaction of ${jobs.length} call(s) failed; none of them was committed`);
+      for (const job of jobs) job.reject(failure);
+      return;
+    }
+    results.forEach((result, i) => {
+      if (result.ok) jobs[i].resolve(result.value);
+      else jobs[i].reject(storeError(result.error, 'A write failed and was rolled back'));
+    });
+  }
+
+  return {
+    run<T>(work: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+        schedule();
+      });
+    },
+    drain() {
+      while (queue.length > 0) flush();
+    },
+    stats: () => ({ ...stats }),
+  };
+}
+
+/** Our own errors (lease lost, not found) pass through; a driver's error becomes a coded one with it as the cause. */
+function storeError(error: unknown, message: string): unknown {
+  if (error instanceof BilhetagemError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  return new StoreWriteError(`${message}: ${(error as Error)?.message ?? String(error)}`, error, typeof code === 'string' ? { sqliteCode: code } : {});
+}

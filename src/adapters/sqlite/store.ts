@@ -1,0 +1,128 @@
+/**
+ * The SQLite store: one file, WAL, synchronous=FULL by default, so a resolved ingest() means the
+ * record is on disk. Every write goes through group commit (group-commit.ts); reads run directly.
+ */
+import { BilhetagemError, OptionsError } from '../../errors.js';
+import { StoreClosedError, StoreOpenError } from '../../ports/errors.js';
+import type { Store } from '../../ports/store.js';
+import { sqliteAdmin } from './admin.js';
+import { sqliteClaims } from './claim.js';
+import type { SqliteContext } from './context.js';
+import { sqliteDeadLetters } from './dead-letters.js';
+import { loadDriver, statementCache } from './driver.js';
+import type { SqliteDatabase } from './driver.js';
+import { createGroupCommit } from './group-commit.js';
+import type { GroupCommitStats } from './group-commit.js';
+import { migrate, refuseNewerSchema } from './migrations.js';
+import { sqliteRecords } from './records.js';
+import { sqliteStats } from './stats.js';
+
+export type SqliteSynchronous = 'EXTRA' | 'FULL' | 'NORMAL' | 'OFF';
+
+export interface SqliteStoreOptions {
+  /** The database file; created (with its schema) when missing. `:memory:` works for throwaway stores. */
+  filename: string;
+  /**
+   * FULL (default): a commit is on disk when it returns. NORMAL in WAL mode survives a crash of the
+   * process but may lose the last commits on power loss — then "accepted" would not mean durable.
+   */
+  synchronous?: SqliteSynchronous;
+  /** How long to wait for another connection's write lock before failing with BLH_ERR_STORE_WRITE. Default 5000. */
+  busyTimeoutMs?: number;
+  /** The most write calls committed in one transaction; the rest go in the next. Default 1000. */
+  maxBatchJobs?: number;
+}
+
+export interface SqliteStore extends Store {
+  readonly filename: string;
+  /** Group-commit counters: how many transactions carried how many calls. */
+  writeStats(): GroupCommitStats;
+}
+
+const defaults = { synchronous: 'FULL', busyTimeoutMs: 5000, maxBatchJobs: 1000 } as const;
+const known = new Set(['filename', 'synchronous', 'busyTimeoutMs', 'maxBatchJobs']);
+const synchronousModes: readonly string[] = ['EXTRA', 'FULL', 'NORMAL', 'OFF'];
+
+export function resolveSqliteOptions(options: SqliteStoreOptions): Required<SqliteStoreOptions> {
+  if (typeof options !== 'object' || options === null) throw new OptionsError('SQLite store options must be an object');
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new OptionsError(`Unknown SQLite store option "${key}"`, { option: key });
+  }
+  const resolved = { ...defaults, ...options };
+  if (typeof resolved.filename !== 'string' || resolved.filename === '') throw new OptionsError('filename must be a non-empty string', { option: 'filename' });
+  if (!synchronousModes.includes(resolved.synchronous)) {
+    throw new OptionsError(`synchronous must be one of ${synchronousModes.join(', ')}`, { option: 'synchronous' });
+  }
+  if (!Number.isSafeInteger(resolved.busyTimeoutMs) || resolved.busyTimeoutMs < 0) {
+    throw new OptionsError('busyTimeoutMs must be a non-negative integer', { option: 'busyTimeoutMs' });
+  }
+  if (!Number.isSafeInteger(resolved.maxBatchJobs) || resolved.maxBatchJobs < 1) {
+    throw new OptionsError('maxBatchJobs must be a positive integer', { option: 'maxBatchJobs' });
+  }
+  return resolved;
+}
+
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const o = resolveSqliteOptions(options);
+  const db = openDatabase(o);
+  let closed = false;
+  const writer = createGroupCommit(db, { maxJobs: o.maxBatchJobs });
+  const ctx: SqliteContext = {
+    db,
+    writer,
+    cached: statementCache(db),
+    open: () => {
+      if (closed) throw new StoreClosedError();
+    },
+  };
+
+  return {
+    filename: o.filename,
+    ...sqliteRecords(ctx),
+    ...sqliteClaims(ctx),
+    ...sqliteDeadLetters(ctx),
+    ...sqliteStats(ctx),
+    ...sqliteAdmin(ctx),
+    writeStats: () => writer.stats(),
+
+    // An empty write transaction takes the write lock without writing: it fails on a read-only file or
+    // a lock held past busy_timeout. A full disk shows only on the next real write.
+    async ready() {
+      if (closed) return false;
+      try {
+        await writer.run(() => undefined);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      writer.drain();
+      db.close();
+    },
+  };
+}
+
+function openDatabase(o: Required<SqliteStoreOptions>): SqliteDatabase {
+  const Driver = loadDriver();
+  let db: SqliteDatabase;
+  try {
+    db = new Driver(o.filename, { timeout: o.busyTimeoutMs });
+  } catch (error) {
+    throw new StoreOpenError(o.filename, error);
+  }
+  try {
+    refuseNewerSchema(db, o.filename);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${o.synchronous}`);
+    db.pragma('foreign_keys = ON');
+    migrate(db, o.filename);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error instanceof BilhetagemError ? error : new StoreOpenError(o.filename, error);
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The delivery side of the store port, for the forwarder: claims with leases, settling each attempt,
+ * dead letters and replays. A claimed row is held by its lease token; whoever holds it settles it.
+ */
+import type { DeliveryStatus } from './record-store.js';
+import type { Page, PageRequest } from './store.js';
+
+export interface ClaimOptions {
+  target: string;
+  limit: number;
+  leaseMs: number;
+  /** Who holds the lease; kept with each attempt for tracing. */
+  worker: string;
+  now: Date;
+}
+
+/** What proves the lease: the row and the token its claim returned. A claimed delivery is one. */
+export interface LeaseRef {
+  id: string;
+  leaseToken: string;
+}
+
+export interface ClaimedDelivery extends LeaseRef {
+  target: string;
+  /** The record's identity; the idempotency key is derived from it. */
+  source: string;
+  recordId: string;
+  body: unknown;
+  attempts: number;
+  replays: number;
+  createdAt: Date;
+  nextAttemptAt: Date;
+  leaseExpiresAt: Date;
+}
+
+/** One attempt as the forwarder saw it. */
+export interface AttemptReport {
+  /** When the attempt was made. */
+  at: Date;
+  statusCode?: number;
+  latencyMs?: number;
+  /** The target's answer (a parsed body or an excerpt); stored as JSON. */
+  answer?: unknown;
+}
+
+export interface DeliveryReceipt extends AttemptReport {
+  targetId?: string;
+}
+
+export interface RetryReport extends AttemptReport {
+  error: string;
+  nextAttemptAt: Date;
+  /**
+   * Default true. False for an item refused only because another item of its batch was bad: the
+   * attempt is logged but does not count against the attempt limit.
+   */
+  countAttempt?: boolean;
+}
+
+export interface DeadLetterReport extends AttemptReport {
+  reason: string;
+  /** A stable code for filtering (e.g. HTTP_400, MAX_ATTEMPTS, MAPPING_REFUSED). */
+  code?: string;
+}
+
+export type DeadLetterStatus = 'dead' | 'retried' | 'discarded';
+
+export interface DeadLetter {
+  id: string;
+  outboxId: string;
+  target: string;
+  source: string;
+  recordId: string;
+  reason: string;
+  code: string | null;
+  statusCode: number | null;
+  answer: unknown;
+  at: Date;
+  status: DeadLetterStatus;
+  resolvedAt: Date | null;
+  resolvedBy: string | null;
+}
+
+export interface DeadLetterFilter extends PageRequest {
+  target?: string;
+  code?: string;
+  /** Matches dead letters whose reason contains this text (case-sensitive). */
+  reason?: string;
+  /** Default 'dead': the ones still waiting for a decision. */
+  status?: DeadLetterStatus;
+  /** Dead-lettered in [from, to). */
+  from?: Date;
+  to?: Date;
+}
+
+export interface Resolution {
+  at: Date;
+  /** Who decided (an account's username); kept on the dead letter. */
+  by?: string;
+}
+
+export interface RequeueFilter {
+  /** Delivered (confirmed by the target) in [from, to). */
+  from: Date;
+  to: Date;
+  source?: string;
+  target?: string;
+  /** When the new attempts become due. */
+  at: Date;
+}
+
+export interface TargetStats {
+  pending: number;
+  /** Pending rows whose lease has not expired: in flight now. */
+  leased: number;
+  delivered: number;
+  dead: number;
+  discarded: number;
+  oldestPendingAt: Date | null;
+  oldestPendingAgeMs: number | null;
+}
+
+export interface StoreStats {
+  records: { accepted: number; skipped: number; rejected: number };
+  deliveries: Record<DeliveryStatus, number>;
+  /** Dead letters still waiting for a decision. */
+  openDeadLetters: number;
+  targets: Record<string, TargetStats>;
+  oldestPendingAt: Date | null;
+  oldestPendingAgeMs: number | null;
+}
+
+export interface OutboxStore {
+  /**
+   * Leases up to `limit` pending rows of `target` that are due (`nextAttemptAt <= now`) and not leased,
+   * or whose lease has expired, until `now + leaseMs`. Two claimers never get the same row. Oldest due first.
+   */
+  claim(options: ClaimOptions): Promise<ClaimedDelivery[]>;
+  /**
+   * The target confirmed: the row is delivered and the receipt kept. Like retryLater and deadLetter it
+   * records the attempt, and it is refused with LeaseLostError unless `ref` holds the row's current lease
+   * (a lease that expired but was not claimed again is still held).
+   */
+  ack(ref: LeaseRef, receipt: DeliveryReceipt): Promise<void>;
+  /** A retryable failure: the row waits until `nextAttemptAt` and the lease is released. */
+  retryLater(ref: LeaseRef, report: RetryReport): Promise<void>;
+  /** A permanent refusal: the row is dead and a dead letter records why. */
+  deadLetter(ref: LeaseRef, report: DeadLetterReport): Promise<DeadLetter>;
+  listDeadLetters(filter?: DeadLetterFilter): Promise<Page<DeadLetter>>;
+  /** Puts the row back in the outbox as pending, due at `at`; the dead letter stays, marked retried. */
+  retryDeadLetter(id: string, resolution: Resolution): Promise<DeadLetter>;
+  /** Gives up on the row; both the row and the dead letter stay, marked discarded. */
+  discardDeadLetter(id: string, resolution: Resolution): Promise<DeadLetter>;
+  /** For replays: delivered rows matching the filter become pending again. Returns how many. */
+  requeueDelivered(filter: RequeueFilter): Promise<number>;
+  stats(options: { now: Date }): Promise<StoreStats>;
+}

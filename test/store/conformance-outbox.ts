@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import { accepted, at, expectCode, forLago, skipped, T0, useStore } from './fixtures.js';
+import type { StoreFactory } from './fixtures.js';
+
+export function outboxConformance(factory: StoreFactory): void {
+  describe('outbox', () => {
+    const store = useStore(factory);
+    const claim = (options: { target?: string; limit?: number; leaseMs?: number; worker?: string; now?: Date } = {}) =>
+      store().claim({ target: 'lago', limit: 10, leaseMs: 30_000, worker: 'w1', now: T0, ...options });
+
+    describe('claim', () => {
+      it('returns due rows of its target, oldest due first, with what the forwarder needs', async () => {
+        await store().ingest([accepted('b', { receivedAt: at(-1000) }), accepted('a', { receivedAt: at(-2000) })]);
+        const rows = await claim();
+        expect(rows.map((r) => r.recordId)).toEqual(['a', 'b']);
+        expect(rows[0]).toEqual({
+          id: expect.any(String),
+          leaseToken: expect.any(String),
+          target: 'lago',
+          source: 'telecom',
+          recordId: 'a',
+          body: { event: 'a', units: 1 },
+          attempts: 0,
+          replays: 0,
+          createdAt: at(-2000),
+          nextAttemptAt: at(-2000),
+          leaseExpiresAt: at(30_000),
+        });
+        expect((await claim({ target: 'stripe' })).map((r) => r.body)).toEqual([{ meter: 'a', value: 1 }, { meter: 'b', value: 1 }]);
+      });
+
+      it('takes at most `limit` rows and leaves leased rows to nobody else', async () => {
+        await store().ingest(['1', '2', '3'].map((id) => forLago(id)));
+        expect((await claim({ limit: 2 })).map((r) => r.recordId)).toEqual(['1', '2']);
+        expect((await claim({ worker: 'w2' })).map((r) => r.recordId)).toEqual(['3']);
+        expect(await claim({ worker: 'w3', now: at(29_999) })).toEqual([]);
+      });
+
+      it('does not take rows before their nextAttemptAt', async () => {
+        await store().ingest([forLago('later', { receivedAt: at(5000) })]);
+        expect(await claim()).toEqual([]);
+        expect(await claim({ now: at(4999) })).toEqual([]);
+        expect(await claim({ now: at(5000) })).toHaveLength(1);
+      });
+
+      it('never gives the same row to two concurrent claimers', async () => {
+        await store().ingest(Array.from({ length: 10 }, (_, i) => forLago(String(i))));
+        const [a, b, c] = await Promise.all([claim({ limit: 4, worker: 'a' }), claim({ limit: 4, worker: 'b' }), claim({ limit: 4, worker: 'c' })]);
+        const ids = [...a, ...b, ...c].map((r) => r.id);
+        expect(ids).toHaveLength(10);
+        expect(new Set(ids).size).toBe(10);
+      });
+
+      it('lets another worker claim a row whose lease expired, and refuses the stale holder', async () => {
+        await store().ingest([forLago('1')]);
+        const [stale] = await claim({ leaseMs: 1000 });
+        const [fresh] = await claim({ worker: 'w2', now: at(1000) });
+        expect(fresh.id).toBe(stale.id);
+        expect(fresh.leaseToken).not.toBe(stale.leaseToken);
+        await expectCode(store().ack(stale, { at: at(1100), statusCode: 200 }), 'BLH_ERR_LEASE_LOST');
+        await expectCode(store().retryLater(stale, { at: at(1100), error: 'timeout', nextAttemptAt: at(5000) }), 'BLH_ERR_LEASE_LOST');
+        await expectCode(store().deadLetter(stale, { at: at(1100), reason: 'nope' }), 'BLH_ERR_LEASE_LOST');
+        await store().ack(fresh, { at: at(1200), statusCode: 200 });
+        const record = await store().getRecord('telecom', '1');
+        expect(record!.deliveries).toMatchObject([{ outcome: 'delivered', worker: 'w2' }]);
+      });
+
+      it('still takes the ack of a holder whose lease expired but was not claimed again', async () => {
+        await store().ingest([forLago('1')]);
+        const [row] = await claim({ leaseMs: 1000 });
+        await store().ack(row, { at: at(60_000), statusCode: 200 });
+        expect((await store().getRecord('telecom', '1'))!.targets.lago.status).toBe('delivered');
+      });
+
+      it('refuses settling with a wrong token or an unknown row', async () => {
+        await store().ingest([forLago('1')]);
+        const [row] = await claim();
+        await expectCode(store().ack({ id: row.id, leaseToken: 'forged' }, { at: T0 }), 'BLH_ERR_LEASE_LOST');
+        await expectCode(store().ack({ id: '999999', leaseToken: row.leaseToken }, { at: T0 }), 'BLH_ERR_STORE_NOT_FOUND');
+        await expectCode(store().ack({ id: 'not-an-id', leaseToken: row.leaseToken }, { at: T0 }), 'BLH_ERR_STORE_NOT_FOUND');
+      });
+
+      it('refuses malformed claim options', async () => {
+        await expectCode(claim({ limit: 0 }), 'BLH_ERR_STORE_INPUT');
+        await expectCode(claim({ leaseMs: -1 }), 'BLH_ERR_STORE_INPUT');
+        await expectCode(claim({ now: new Date(Number.NaN) }), 'BLH_ERR_STORE_INPUT');
+        await expectCode(claim({ worker: '' }), 'BLH_ERR_STORE_INPUT');
+      });
+    });
+
+    describe('ack', () => {
+      it('marks the row delivered, keeps the receipt and logs the attempt', async () => {
+        await store().ingest([forLago('1')]);
+        const [row] = await claim();
+        await store().ack(row, { at: at(250), statusCode: 201, targetId: 'lago-evt-9', latencyMs: 42.5, answer: { ok: true } });
+        const record = await store().getRecord('telecom', '1');
+        expect(record!.targets.lago).toMatchObject({
+          status: 'delivered',
+          attempts: 1,
+          nextAttemptAt: null,
+          deliveredAt: at(250),
+          receipt: { statusCode: 201, targetId: 'lago-evt-9' },
+        });
+        expect(record!.deliveries).toEqual([
+          { target: 'lago', at: at(250), outcome: 'delivered', statusCode: 201, targetId: 'lago-evt-9', latencyMs: 42.5, error: null, answer: { ok: true }, worker: 'w1' },
+        ]);
+        expect(await claim({ now: at(3_600_000) })).toEqual([]);
+      });
+
+      it('refuses a second ack of the same lease', async () => {
+        await store().ingest([forLago('1')]);
+        const [row] = await claim();
+        await store().ack(row, { at: T0 });
+        await expectCode(store().ack(row, { at: T0 }), 'BLH_ERR_LEASE_LOST');
+        expect((await store().getRecord('telecom', '1'))!.deliveries).toHaveLength(1);
+      });
+    });
+
+    describe('retryLater', () => {
+      it('releases the row until its next attempt and logs the failure', async () => {
+        await store().ingest([forLago('1')]);
+        const [row] = await claim();
+        await store().retryLater(row, { at: at(100), error: 'HTTP 503', statusCode: 503, latencyMs: 7, answer: 'busy', nextAttemptAt: at(10_000) });
+        const record = await store().getRecord('telecom', '1');
+        expect(record!.targets.lago).toMatchObject({ status: 'pending', attempts: 1, lastError: 'HTTP 503', nextAttemptAt: at(10_000) });
+        expect(record!.deliveries).toEqual([
+          { target: 'lago', at: at(100), outcome: 'retry', statusCode: 503, targetId: null, latencyMs: 7, error: 'HTTP 503', answer: 'busy', worker: 'w1' },
+        ]);
+        expect(await claim({ now: at(9_999) })).toEqual([]);
+        const [again] = await claim({ now: at(10_000), worker: 'w2' });
+        expect(again).toMatchObject({ recordId: '1', attempts: 1, nextAttemptAt: at(10_000) });
+        await store().ack(again, { at: at(10_050), statusCode: 200 });
+        const after = await store().getRecord('telecom', '1');
+        expect(after!.targets.lago).toMatchObject({ status: 'delivered', attempts: 2, lastError: null });
+        expect(after!.deliveries.map((d) => d.outcome)).toEqual(['retry', 'delivered']);
+      });
+
+      it('logs but does not count an attempt the forwarder says not to count', async () => {
+        await store().ingest([forLago('1')]);
+        const [row] = await claim();
+        await store().retryLater(row, { at: T0, error: 'batch refused for another item', nextAttemptAt: T0, countAttempt: false });
+        const [again] = await claim({ worker: 'w2' });
+        expect(again.attempts).toBe(0);
+        expect((await store().getRecord('telecom', '1'))!.deliveries).toMatchObject([{ outcome: 'retry', error: 'batch refused for another item' }]);
+      });
+
+      it('refuses a retry without an error or a next attempt time', async () => {
+        await store().ingest([forLago('1')]);
+        const [row] = await claim();
+        await expectCode(store().retryLater(row, { at: T0, error: '', nextAttemptAt: T0 }), 'BLH_ERR_STORE_INPUT');
+        await expectCode(store().retryLater(row, { at: T0, error: 'x' } as never), 'BLH_ERR_STORE_INPUT');
+      });
+    });
+
+    describe('requeueDelivered', () => {
+      async function deliver(id: string, deliveredAt: Date, target = 'lago') {
+        const rows = await store().claim({ target, limit: 100, leaseMs: 1, worker: 'w1', now: deliveredAt });
+        const row = rows.find((r) => r.recordId === id)!;
+        await store().ack(row, { at: deliveredAt, statusCode: 200, targetId: `t-${id}` });
+      }
+
+      it('makes delivered rows in the window pending again and keeps their history', async () => {
+        await store().ingest([forLago('1'), forLago('2'), forLago('3'), forLago('4', { source: 'energy' })]);
+        await deliver('1', at(1000));
+        await deliver('2', at(2000));
+        await deliver('4', at(2500));
+        await deliver('3', at(3000));
+        expect(await store().requeueDelivered({ from: at(1000), to: at(3000), source: 'telecom', at: at(10_000) })).toBe(2);
+        const one = await store().getRecord('telecom', '1');
+        expect(one!.targets.lago).toMatchObject({ status: 'pending', attempts: 0, replays: 1, nextAttemptAt: at(10_000), deliveredAt: at(1000) });
+        expect(one!.deliveries).toMatchObject([{ outcome: 'delivered', targetId: 't-1' }]);
+        expect((await store().getRecord('telecom', '3'))!.targets.lago.status).toBe('delivered');
+        expect((await store().getRecord('energy', '4'))!.targets.lago.status).toBe('delivered');
+        expect(await claim({ now: at(9_999) })).toEqual([]);
+        const again = await claim({ now: at(10_000) });
+        expect(again.map((r) => [r.recordId, r.replays])).toEqual([['1', 1], ['2', 1]]);
+      });
+
+      it('filters by target and leaves rows that are not delivered alone', async () => {
+        await store().ingest([accepted('1'), accepted('2')]);
+        await deliver('1', at(1000), 'lago');
+        await deliver('1', at(1000), 'stripe');
+        expect(await store().requeueDelivered({ from: T0, to: at(5000), target: 'stripe', at: at(6000) })).toBe(1);
+        const record = await store().getRecord('telecom', '1');
+        expect([record!.targets.lago.status, record!.targets.stripe.status]).toEqual(['delivered', 'pending']);
+        expect((await store().getRecord('telecom', '2'))!.targets.stripe).toMatchObject({ status: 'pending', replays: 0 });
+      });
+    });
+
+    describe('stats', () => {
+      it('counts records, rows by status and target, leases, and the oldest pending row', async () => {
+        await store().ingest([accepted('1', { receivedAt: at(-60_000) }), accepted('2'), forLago('3'), skipped('4')]);
+        await store().recordRejection({ source: 'telecom', id: '5', errors: [], rulesetVersion: 'v', receivedAt: T0 });
+        const lago = await claim({ limit: 2, leaseMs: 5000 });
+        await store().ack(lago[0], { at: T0 });
+        await store().deadLetter(lago[1], { at: T0, reason: 'refused' });
+        await claim({ limit: 1, leaseMs: 5000 });
+        const stats = await store().stats({ now: at(1000) });
+        expect(stats).toEqual({
+          records: { accepted: 3, skipped: 1, rejected: 1 },
+          deliveries: { pending: 3, delivered: 1, dead: 1, discarded: 0 },
+          openDeadLetters: 1,
+          targets: {
+            lago: { pending: 1, leased: 1, delivered: 1, dead: 1, discarded: 0, oldestPendingAt: T0, oldestPendingAgeMs: 1000 },
+            stripe: { pending: 2, leased: 0, delivered: 0, dead: 0, discarded: 0, oldestPendingAt: at(-60_000), oldestPendingAgeMs: 61_000 },
+          },
+          oldestPendingAt: at(-60_000),
+          oldestPendingAgeMs: 61_000,
+        });
+        expect((await store().stats({ now: at(5000) })).targets.lago.leased).toBe(0);
+      });
+
+      it('reports an empty store as all zeros', async () => {
+        expect(await store().stats({ now: T0 })).toMatchObject({ deliveries: { pending: 0 }, targets: {}, oldestPendingAt: null, oldestPendingAgeMs: null });
+      });
+    });
+  });
+}
