@@ -1,0 +1,161 @@
+/**
+ * Ingest throughput of the PostgreSQL store beside the SQLite store (synchronous=FULL, a real file),
+ * measured in the same run on the same machine:
+ *
+ *   node --import tsx bench/store-postgres.ts [scale]     (BILHETAGEM_BENCH_POSTGRES_URL, default local)
+ *
+ * or as `benchStorePostgres()` from bench/run.ts. Cases, each on a fresh schema / file:
+ * (a) one record per call, one call at a time: one transaction per record — the floor;
+ * (b) 64 concurrent callers of one record each: group commit folds them into shared transactions;
+ * (b') the same with maxBatchJobs = 1 (PostgreSQL only): one transaction per call, what (b) costs without group commit;
+ * (c) 100-record calls, one at a time.
+ * Ratios: PostgreSQL against SQLite for the same case, and each against its own (a).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createPostgresStore } from '../src/adapters/postgres/index.js';
+import { createSqliteStore } from '../src/adapters/sqlite/index.js';
+import type { IngestItem, Store } from '../src/ports/store.js';
+
+const POSTGRES_URL = process.env.BILHETAGEM_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+let next = 0;
+
+function record(): IngestItem {
+  const id = `rec-${++next}`;
+  const payload = {
+    specversion: '1.0',
+    id,
+    source: 'telecom/voice',
+    type: 'call.completed',
+    time: '2025-03-01T12:00:00Z',
+    subject: 'customer-4711',
+    data: { seconds: 187, from: '+351210000000', to: '+351910000000', plan: 'business-100', region: 'pt-lis' },
+  };
+  return {
+    source: payload.source,
+    id,
+    type: payload.type,
+    subject: payload.subject,
+    payload,
+    payloadHash: `sha256-${id}`,
+    verdict: 'accepted',
+    rulesetVersion: 'sha256-rules',
+    receivedAt: new Date(),
+    outputs: { lago: { transaction_id: id, external_subscription_id: 'customer-4711', code: 'voice_seconds', properties: { seconds: 187 } } },
+  };
+}
+
+type Run = (store: Store, records: number) => Promise<void>;
+
+const oneAtATime: Run = async (store, records) => {
+  for (let i = 0; i < records; i++) await store.ingest([record()]);
+};
+
+const concurrentCallers =
+  (callers: number): Run =>
+  async (store, records) => {
+    let left = records;
+    await Promise.all(
+      Array.from({ length: callers }, async () => {
+        while (left > 0) {
+          left -= 1;
+          await store.ingest([record()]);
+        }
+      }),
+    );
+  };
+
+const batches =
+  (size: number): Run =>
+  async (store, records) => {
+    for (let done = 0; done < records; done += size) await store.ingest(Array.from({ length: Math.min(size, records - done) }, record));
+  };
+
+interface Measured {
+  rate: number;
+  records: number;
+  transactions: number;
+}
+
+type Opened = { store: Store; transactions: () => number; dispose: () => Promise<void> };
+
+async function measure(open: () => Promise<Opened>, run: Run, records: number): Promise<Measured> {
+  const { store, transactions, dispose } = await open();
+  try {
+    await run(store, Math.max(64, Math.round(records / 20))); // warm up: statements, connections, file growth
+    const before = transactions();
+    const started = process.hrtime.bigint();
+    await run(store, records);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { rate: records / seconds, records, transactions: transactions() - before };
+  } finally {
+    await dispose();
+  }
+}
+
+export async function benchStorePostgres(scale = 1): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bilhetagem-bench-'));
+  const pg = (await import('pg')).default;
+  const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+  let files = 0;
+
+  const sqlite = async (): Promise<Opened> => {
+    const store = createSqliteStore({ filename: join(dir, `bench-${++files}.db`), synchronous: 'FULL' });
+    return { store, transactions: () => store.writeStats().transactions, dispose: () => store.close() };
+  };
+  const postgres =
+    (maxBatchJobs?: number) =>
+    async (): Promise<Opened> => {
+      const schema = `bench_${randomBytes(4).toString('hex')}`;
+      const store = await createPostgresStore({ connectionString: POSTGRES_URL, schema, ...(maxBatchJobs ? { maxBatchJobs } : {}) });
+      return {
+        store,
+        transactions: () => store.writeStats().transactions,
+        dispose: async () => {
+          await store.close();
+          await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+        },
+      };
+    };
+
+  try {
+    const settings = (await admin.query<{ name: string; setting: string }>(
+      "SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync', 'wal_sync_method', 'server_version') ORDER BY name",
+    )).rows;
+    console.log(`\n## Store ingest: PostgreSQL vs SQLite (node ${process.version})`);
+    console.log(`  PostgreSQL ${settings.map((s) => `${s.name}=${s.setting}`).join(' ')}; SQLite synchronous=FULL, WAL, ${tmpdir()}`);
+
+    const cases: Array<{ name: string; run: Run; records: number; postgresOnly?: number }> = [
+      { name: '(a) 1 record per call, one at a time', run: oneAtATime, records: Math.round(1_000 * scale) },
+      { name: '(b) 64 concurrent callers x 1 record', run: concurrentCallers(64), records: Math.round(30_000 * scale) },
+      { name: "(b') same, maxBatchJobs = 1", run: concurrentCallers(64), records: Math.round(5_000 * scale), postgresOnly: 1 },
+      { name: '(c) 100-record calls, one at a time', run: batches(100), records: Math.round(60_000 * scale) },
+    ];
+    const rows: Array<{ name: string; store: string; m: Measured }> = [];
+    for (const c of cases) {
+      if (!c.postgresOnly) rows.push({ name: c.name, store: 'sqlite', m: await measure(sqlite, c.run, c.records) });
+      rows.push({ name: c.name, store: 'postgres', m: await measure(postgres(c.postgresOnly), c.run, c.records) });
+    }
+
+    const base = (store: string) => rows.find((r) => r.store === store)!.m.rate;
+    for (const r of rows) {
+      const sqliteRate = rows.find((s) => s.store === 'sqlite' && s.name === r.name)?.m.rate;
+      const vsSqlite = r.store === 'postgres' && sqliteRate ? `  postgres/sqlite x${(r.m.rate / sqliteRate).toFixed(2)}` : '';
+      console.log(
+        `  ${r.name.padEnd(38)} ${r.store.padEnd(8)} ${Math.round(r.m.rate).toLocaleString('en').padStart(8)} records/s` +
+          `  x${(r.m.rate / base(r.store)).toFixed(1).padEnd(5)} its (a)  ${(r.m.records / r.m.transactions).toFixed(1).padStart(6)} per commit${vsSqlite}`,
+      );
+    }
+  } finally {
+    await admin.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await benchStorePostgres(Number(process.argv[2] ?? 1));
+}

@@ -1,0 +1,115 @@
+/**
+ * Claims and settling. A claim picks due rows with SELECT ... FOR UPDATE SKIP LOCKED and leases them in
+ * the same statement: two claimers, in one process or in many, never wait for each other and never get
+ * the same row — rows another transaction is leasing right now are skipped, and a row re-read after a
+ * concurrent lease committed fails the lease condition. Settling is one statement too: it locks the row
+ * only if the token is its current one and logs the attempt with the lease's worker.
+ */
+import { randomUUID } from 'node:crypto';
+import { LeaseLostError, StoreNotFoundError } from '../../ports/errors.js';
+import { prepareClaim, prepareDeadLetter, prepareLease, prepareReceipt, prepareRetry } from '../../ports/outbox-input.js';
+import type { PreparedAttempt } from '../../ports/outbox-input.js';
+import { rowNumber } from '../../ports/store-input.js';
+import { toClaimed, toDeadLetter } from '../../ports/store-rows.js';
+import type { DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
+import type { LeaseRef, OutboxStore } from '../../ports/store.js';
+import { DEAD_LETTER_COLUMNS } from './columns.js';
+import type { PgContext } from './context.js';
+import type { Query } from './group-commit.js';
+
+type Leased = Pick<OutboxRow, 'id' | 'target' | 'source' | 'recordId' | 'body' | 'attempts' | 'replays' | 'createdAt' | 'nextAttemptAt'>;
+
+export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'> {
+  // status = 'pending' is spelled out so the partial index outbox_claim serves the inner SELECT.
+  const claim = `
+    WITH due AS (
+      SELECT id FROM ${t.outbox}
+      WHERE target = $1 AND status = 'pending' AND next_attempt_at <= $2
+        AND (lease_expires_at IS NULL OR lease_expires_at <= $2)
+      ORDER BY next_attempt_at, id
+      LIMIT $3
+      FOR UPDATE SKIP LOCKED)
+    UPDATE ${t.outbox} o SET lease_token = $4, lease_worker = $5, lease_expires_at = $6
+    FROM due WHERE o.id = due.id
+    RETURNING o.id, o.target, o.source, o.record_id AS "recordId", o.body, o.attempts, o.replays,
+      o.created_at AS "createdAt", o.next_attempt_at AS "nextAttemptAt"`;
+
+  /**
+   * The row, locked, if `$1`/`$2` name it and its current lease; `settle` is the UPDATE of that row
+   * (its own parameters from $3), and the attempt is logged with the lease's worker. `then` follows the
+   * attempt (a dead letter); without it the statement answers the row's id.
+   */
+  const settling = (settle: string, then?: string) => `
+    WITH held AS (
+      SELECT id, lease_worker FROM ${t.outbox}
+      WHERE id = $1 AND status = 'pending' AND lease_token = $2
+      FOR UPDATE
+    ), settled AS (
+      UPDATE ${t.outbox} o SET ${settle}, lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL
+      FROM held WHERE o.id = held.id
+      RETURNING o.id, o.target, o.source, o.record_id, held.lease_worker
+    ), attempt AS (
+      INSERT INTO ${t.attempts} (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
+      SELECT id, $3::bigint, $4::text, $5::integer, $6::text, $7::double precision, $8::text, $9::text, lease_worker FROM settled
+      RETURNING outbox_id
+    )
+    ${then ?? 'SELECT outbox_id AS id FROM attempt'}`;
+
+  // $3 at, $4 outcome, $5 status code, $6 target id, $7 latency, $8 error, $9 answer: the attempt; then each its own.
+  const delivered = settling(`status = 'delivered', attempts = o.attempts + 1, last_error = NULL,
+    delivered_at = $3::bigint, receipt_status = $5::integer, receipt_target_id = $6::text`);
+  const retry = settling('attempts = o.attempts + $10::integer, last_error = $8::text, next_attempt_at = $11::bigint');
+  const dead = settling(
+    `status = 'dead', attempts = o.attempts + 1, last_error = $8::text`,
+    `INSERT INTO ${t.deadLetters} (outbox_id, target, source, record_id, reason, code, status_code, answer, at)
+     SELECT id, target, source, record_id, $8::text, $10::text, $5::integer, $9::text, $3::bigint FROM settled
+     RETURNING ${DEAD_LETTER_COLUMNS}`,
+  );
+  const exists = `SELECT 1 FROM ${t.outbox} WHERE id = $1`;
+
+  /** Runs a settling statement; when it changed nothing, says why — having written nothing. */
+  async function settle<R>(query: Query, ref: LeaseRef, sql: string, name: string, a: PreparedAttempt, extra: { outcome: string; targetId?: string | null; error?: string | null; more?: unknown[] }): Promise<R> {
+    const id = rowNumber(ref.id);
+    if (id === null) throw new StoreNotFoundError('outbox row', ref.id);
+    const params = [id, ref.leaseToken, a.at, extra.outcome, a.statusCode, extra.targetId ?? null, a.latencyMs, extra.error ?? null, a.answer, ...(extra.more ?? [])];
+    const [row] = await query<R>(sql, params, name);
+    if (row) return row;
+    if ((await query(exists, [id], 'blh_outbox_exists')).length === 0) throw new StoreNotFoundError('outbox row', ref.id);
+    throw new LeaseLostError(ref.id);
+  }
+
+  return {
+    async claim(options) {
+      open();
+      const c = prepareClaim(options);
+      const leaseToken = randomUUID();
+      const leaseExpiresAt = c.now + c.leaseMs;
+      const rows = await writer.run((query) => query<Leased>(claim, [c.target, c.now, c.limit, leaseToken, c.worker, leaseExpiresAt], 'blh_claim'));
+      // RETURNING does not keep the subquery's order.
+      rows.sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
+      return rows.map((row) => toClaimed(row, leaseToken, leaseExpiresAt));
+    },
+
+    async ack(ref, receipt) {
+      open();
+      const lease = prepareLease(ref);
+      const r = prepareReceipt(receipt);
+      await writer.run((query) => settle(query, lease, delivered, 'blh_ack', r, { outcome: 'delivered', targetId: r.targetId }));
+    },
+
+    async retryLater(ref, report) {
+      open();
+      const lease = prepareLease(ref);
+      const r = prepareRetry(report);
+      await writer.run((query) => settle(query, lease, retry, 'blh_retry', r, { outcome: 'retry', error: r.error, more: [r.counted, r.nextAttemptAt] }));
+    },
+
+    async deadLetter(ref, report) {
+      open();
+      const lease = prepareLease(ref);
+      const r = prepareDeadLetter(report);
+      const row = await writer.run((query) => settle<DeadLetterRow>(query, lease, dead, 'blh_dead', r, { outcome: 'dead', error: r.reason, more: [r.code] }));
+      return toDeadLetter(row);
+    },
+  };
+}
