@@ -3,12 +3,13 @@
  * the naive glue (ajv + json-rules-engine engine.run + jsonata evaluate per record), our compiled
  * pipeline, and the default ruleset written by hand. Targets: pipeline >= 30x naive, >= 0.5x hand-written.
  */
-import { loadRuleset, createPipeline, createReferencePipeline } from '../src/index.ts';
+import { lib } from './lib.ts';
 import { generateCorpus, CORPUS_NOW } from '../test/support/corpus.ts';
 import { handwritten } from './handwritten.ts';
 import { measure, measureSync, printTable } from './util.ts';
 
 export async function benchPipeline(): Promise<{ pipeline: number }> {
+  const { loadRuleset, createPipeline, createReferencePipeline } = lib;
   const ruleset = await loadRuleset();
   const corpus = generateCorpus(10_000, 7);
   const fast = createPipeline(ruleset, { targets: ['default'] });

@@ -1,25 +1,10 @@
 import type { Ruleset } from './ruleset/types.ts';
+import { parseTime } from './time.ts';
+
+export { parseTime };
 
 /** Facts every rule can use, whatever the ruleset. Lookup facts from the manifest are added to these. */
 export const BUILTIN_FACTS = ['record', 'id', 'source', 'type', 'subject', 'time', 'data', 'now_ms', 'time_ms', 'age_s'] as const;
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/**
- * Epoch milliseconds of an RFC 3339 time, or NaN. Unlike Date.parse it takes a leap second (23:59:60),
- * which RFC 3339 allows and real clocks emit: it counts as the first instant of the next second, the way
- * POSIX time folds it.
- */
-export function parseTime(value: unknown): number {
-  if (typeof value !== 'string') return Number.NaN;
-  const m = RFC3339.exec(value);
-  if (!m) return Number.NaN;
-  const leap = m[6] === '60';
-  const text = leap ? value.replace(/:60(?=[.Zz+-])/, ':59') : value;
-  const ms = Date.parse(text.replace(/^(\d{4}-\d{2}-\d{2}) /, '$1T'));
-  if (Number.isNaN(ms)) return Number.NaN;
-  return leap ? Math.floor(ms / 1000) * 1000 + 1000 : ms;
-}
 
 export type Facts = Record<string, unknown>;
 

@@ -109,8 +109,23 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
     return { plan, facts, fired, annotations };
   };
 
+  // "now" is the same for every record of a batch: format it once, not per record.
+  let isoFor = Number.NaN;
+  let iso = '';
+  const nowIso = (nowMs: number) => {
+    if (nowMs !== isoFor) {
+      iso = new Date(nowMs).toISOString();
+      isoFor = nowMs;
+    }
+    return iso;
+  };
+
   const map = (record: unknown, plan: TypePlan, facts: Facts, annotations: Annotation[], nowMs: number): PipelineResult | Promise<PipelineResult> => {
-    const bindings: Record<string, unknown> = { annotations: annotationBindings(annotations), now: new Date(nowMs).toISOString(), time_ms: facts.time_ms };
+    const bindings: Record<string, unknown> = {
+      annotations: annotations.length === 0 ? NO_ANNOTATIONS : annotationBindings(annotations),
+      now: nowIso(nowMs),
+      time_ms: facts.time_ms,
+    };
     for (const name of resolveFacts.lookupNames) bindings[name] = facts[name];
     const outputs: Record<string, unknown> = {};
     let pending: Promise<unknown>[] | undefined;
@@ -160,10 +175,24 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
     ruleset,
     version,
     targets: options.targets,
+    // The hot path: judge() without its intermediate objects. explain() uses judge() for the details.
     run(record, nowMs) {
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) return judge(record, nowMs).result!;
+      const type = (record as { type?: unknown }).type;
+      const plan = typeof type === 'string' ? plans.get(type) : undefined;
+      if (plan === undefined) return judge(record, nowMs).result!;
+      const validate = plan.validate;
+      if (validate !== undefined && !validate(record)) return rejected(schemaErrors(validate.errors, record));
+      const facts = resolveFacts(record as Record<string, unknown>, nowMs);
+      let fired: number[];
+      try {
+        fired = plan.rules.fired(facts);
+      } catch {
+        return judge(record, nowMs).result!;
+      }
+      if (fired.length === 0) return map(record, plan, facts, NO_FIRED, nowMs);
       const j = judge(record, nowMs);
-      if (j.result) return j.result;
-      return map(record, j.plan!, j.facts!, j.annotations!, nowMs);
+      return j.result ?? map(record, plan, facts, j.annotations!, nowMs);
     },
     async explain(record, nowMs) {
       const j = judge(record, nowMs);
@@ -195,6 +224,9 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
     },
   };
 }
+
+const NO_ANNOTATIONS = Object.freeze({});
+const NO_FIRED: Annotation[] = [];
 
 function ruleError(rule: RuleDef, trace: ConditionNodeTrace): RejectionError {
   const p = rule.event.params as { code: string; message: string };

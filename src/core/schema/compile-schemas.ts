@@ -4,6 +4,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { RulesetError, ErrorCodes } from '../../errors.ts';
 import type { Ruleset } from '../ruleset/types.ts';
 import type { RejectionError } from '../../types.ts';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
+import { parseUtcFastMemo } from '../time.ts';
 
 const addFormats = ((addFormatsImport as any).default ?? addFormatsImport) as (ajv: Ajv2020) => Ajv2020;
 
@@ -24,6 +26,7 @@ export interface CompiledSchemas {
 export function compileSchemas(ruleset: Ruleset): CompiledSchemas {
   const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, strictRequired: false, allowUnionTypes: true });
   addFormats(ajv);
+  ajv.addFormat('date-time', { type: 'string', validate: dateTime, compare: (fullFormats['date-time'] as { compare: (a: string, b: string) => number | undefined }).compare });
   const ids: Record<string, string> = {};
   for (const [path, schema] of Object.entries(ruleset.schemas)) {
     const id = typeof schema.$id === 'string' ? schema.$id : BASE + path;
@@ -46,6 +49,16 @@ export function compileSchemas(ruleset: Ruleset): CompiledSchemas {
   const byType: Record<string, ValidateFunction> = {};
   for (const [type, def] of Object.entries(ruleset.types)) byType[type] = get(def.schema);
   return { byType, envelope: ruleset.envelope ? get(ruleset.envelope) : undefined };
+}
+
+const fullDateTime = (fullFormats['date-time'] as { validate: (s: string) => boolean }).validate;
+/**
+ * ajv-formats' full date-time check, with a shortcut: a plain UTC time whose fields parse as valid
+ * (2026-11-25T12:00:00Z, with or without fraction) is valid there too. Anything else gets the full check.
+ */
+function dateTime(s: string): boolean {
+  const t = parseUtcFastMemo(s);
+  return t === t || fullDateTime(s);
 }
 
 /** ajv's errors as rejection reasons: JSON pointer, keyword, what was expected and what the record had. */
