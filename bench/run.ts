@@ -3,9 +3,11 @@
  * `npm run bench -- pipeline` runs one case by name.
  */
 import { benchPipeline } from './pipeline.ts';
+import { benchCli } from './cli.ts';
 
 const cases: Record<string, () => Promise<unknown>> = {
   pipeline: benchPipeline,
+  cli: benchCli,
 };
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
