@@ -61,6 +61,9 @@ export type {
   StoredAuditEntry,
 } from './admin-store.js';
 
+export type { PrunableFilter, PrunableRecord, PruneRequest, PruneResult, RecordKey, RetentionStore } from './retention-store.js';
+export type { InsightStore, RecordHit, RecordSearch, SearchVerdict, TimeSeries, TimeSeriesRequest } from './insight-store.js';
+
 /** One page of a listing, newest first; pass `nextCursor` back as `cursor` for the next one. */
 export interface Page<T> {
   items: T[];

@@ -8,6 +8,8 @@ import { adminConformance } from './conformance-admin.js';
 import { deadLetterConformance } from './conformance-dead-letters.js';
 import { outboxConformance } from './conformance-outbox.js';
 import { recordConformance } from './conformance-records.js';
+import { retentionConformance } from './conformance-retention.js';
+import { insightConformance } from './conformance-series.js';
 import { expectCode, forLago, useStore } from './fixtures.js';
 import type { StoreFactory } from './fixtures.js';
 
@@ -20,6 +22,8 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     outboxConformance(factory);
     deadLetterConformance(factory);
     adminConformance(factory);
+    retentionConformance(factory);
+    insightConformance(factory);
 
     describe('lifecycle', () => {
       const store = useStore(factory);

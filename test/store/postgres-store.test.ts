@@ -29,6 +29,9 @@ afterAll(async () => {
   await admin?.end();
 });
 
+/** One row per migration step, each applied once. */
+const ALL_STEPS = Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 }));
+
 const sql = async <R = Record<string, unknown>>(text: string, values?: unknown[]) => (await admin!.query(text, values)).rows as R[];
 
 describe('postgres driver', () => {
@@ -68,7 +71,7 @@ describe.skipIf(!postgres.available)('postgres store', () => {
       const store = await open();
       const tables = await sql<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [store.schema]);
       expect(tables.map((t) => t.name)).toEqual(['accounts', 'api_keys', 'attempts', 'audit', 'dead_letters', 'outbox', 'records', 'rejections', 'rulesets', 'schema_version']);
-      expect(await sql(`SELECT version FROM "${store.schema}".schema_version`)).toEqual([{ version: SCHEMA_VERSION }]);
+      expect(await sql(`SELECT version FROM "${store.schema}".schema_version ORDER BY 1`)).toEqual(ALL_STEPS);
       const identity = await sql(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'records_identity' AND connamespace = $1::regnamespace`, [store.schema]);
       expect(identity).toEqual([{ def: 'UNIQUE (source, id)' }]);
     });
@@ -89,13 +92,13 @@ describe.skipIf(!postgres.available)('postgres store', () => {
       expect((await second.claim({ target: 'lago', limit: 10, leaseMs: 1000, worker: 'w2', now: T0 })).map((r) => r.recordId)).toEqual(['2']);
       expect(await second.findApiKeyByPrefix('blh_1')).toMatchObject({ hash: 'h' });
       expect((await second.listAudit()).items).toHaveLength(1);
-      expect(await sql(`SELECT version FROM "${schema}".schema_version`)).toEqual([{ version: SCHEMA_VERSION }]);
+      expect(await sql(`SELECT version FROM "${schema}".schema_version ORDER BY 1`)).toEqual(ALL_STEPS);
     });
 
     it('migrates once when several stores start at the same time', async () => {
       const schema = freshSchema();
       const stores = await Promise.all(Array.from({ length: 6 }, () => open({ schema, pool: { max: 2 } })));
-      expect(await sql(`SELECT version FROM "${schema}".schema_version`)).toEqual([{ version: SCHEMA_VERSION }]);
+      expect(await sql(`SELECT version FROM "${schema}".schema_version ORDER BY 1`)).toEqual(ALL_STEPS);
       const outcomes = await Promise.all(stores.map((store) => store.ingest([forLago('same')])));
       expect(outcomes.map(([o]) => o.status).sort()).toEqual(['accepted', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
     });
@@ -108,7 +111,7 @@ describe.skipIf(!postgres.available)('postgres store', () => {
         code: 'BLH_ERR_SCHEMA_TOO_NEW',
         details: { found: SCHEMA_VERSION + 1, supported: SCHEMA_VERSION, file: expect.stringContaining(schema) },
       });
-      expect((await sql<{ version: number }>(`SELECT version FROM "${schema}".schema_version ORDER BY 1`)).map((r) => r.version)).toEqual([SCHEMA_VERSION, SCHEMA_VERSION + 1]);
+      expect((await sql<{ version: number }>(`SELECT version FROM "${schema}".schema_version ORDER BY 1`)).map((r) => r.version)).toEqual([...ALL_STEPS.map((r) => r.version), SCHEMA_VERSION + 1]);
     });
 
     it('rolls a failing migration back whole, schema included', async () => {

@@ -1,2 +1,2 @@
 export { createMemoryStore } from './store.js';
-export type { MemoryStoreOptions } from './store.js';
+export type { MemoryStore, MemoryStoreOptions } from './store.js';

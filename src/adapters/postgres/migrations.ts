@@ -150,6 +150,16 @@ CREATE TABLE rulesets (
 CREATE INDEX rulesets_version ON rulesets (version, id);
 `,
   },
+  {
+    // Retention (src/ops/prune.ts): old records and rejections are found by when they were received, and
+    // deleting an outbox row must not scan dead_letters for rows that point at it.
+    version: 2,
+    sql: `
+CREATE INDEX records_received ON records (received_at, seq);
+CREATE INDEX rejections_received ON rejections (received_at, seq);
+CREATE INDEX dead_letters_outbox ON dead_letters (outbox_id);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1].version;

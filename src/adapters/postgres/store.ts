@@ -6,6 +6,8 @@
  */
 import { BilhetagemError } from '../../errors.js';
 import { StoreClosedError, StoreOpenError } from '../../ports/errors.js';
+import type { InsightStore } from '../../ports/insight-store.js';
+import type { RetentionStore } from '../../ports/retention-store.js';
 import type { Store } from '../../ports/store.js';
 import { pgAdmin } from './admin.js';
 import { pgClaims } from './claim.js';
@@ -14,11 +16,13 @@ import { pgDeadLetters } from './dead-letters.js';
 import { loadDriver, storeError, typeParsers } from './driver.js';
 import type { Pool, PoolClient } from './driver.js';
 import { beginFor, createGroupCommit } from './group-commit.js';
+import { pgInsight } from './insight.js';
 import type { GroupCommitStats, Query } from './group-commit.js';
 import { migrate } from './migrations.js';
 import { describeTarget, resolvePostgresOptions } from './options.js';
 import type { PostgresStoreOptions, ResolvedPostgresOptions } from './options.js';
 import { pgRecords } from './records.js';
+import { pgRetention } from './retention.js';
 import { tableNames } from './sql.js';
 import { pgStats } from './stats.js';
 
@@ -31,7 +35,7 @@ export interface PoolStats {
   max: number;
 }
 
-export interface PostgresStore extends Store {
+export interface PostgresStore extends Store, RetentionStore, InsightStore {
   readonly schema: string;
   /** Group-commit counters: how many transactions carried how many calls. */
   writeStats(): GroupCommitStats;
@@ -76,6 +80,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     ...pgDeadLetters(ctx),
     ...pgStats(ctx),
     ...pgAdmin(ctx),
+    ...pgRetention(ctx),
+    ...pgInsight(ctx),
     writeStats: () => writer.stats(),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: o.pool.max }),
 

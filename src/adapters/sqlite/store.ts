@@ -4,6 +4,8 @@
  */
 import { BilhetagemError, OptionsError } from '../../errors.js';
 import { StoreClosedError, StoreOpenError } from '../../ports/errors.js';
+import type { InsightStore } from '../../ports/insight-store.js';
+import type { RetentionStore } from '../../ports/retention-store.js';
 import type { Store } from '../../ports/store.js';
 import { sqliteAdmin } from './admin.js';
 import { sqliteClaims } from './claim.js';
@@ -12,9 +14,11 @@ import { sqliteDeadLetters } from './dead-letters.js';
 import { loadDriver, statementCache } from './driver.js';
 import type { SqliteDatabase } from './driver.js';
 import { createGroupCommit } from './group-commit.js';
+import { sqliteInsight } from './insight.js';
 import type { GroupCommitStats } from './group-commit.js';
 import { migrate, refuseNewerSchema } from './migrations.js';
 import { sqliteRecords } from './records.js';
+import { sqliteRetention } from './retention.js';
 import { sqliteStats } from './stats.js';
 
 export type SqliteSynchronous = 'EXTRA' | 'FULL' | 'NORMAL' | 'OFF';
@@ -33,7 +37,7 @@ export interface SqliteStoreOptions {
   maxBatchJobs?: number;
 }
 
-export interface SqliteStore extends Store {
+export interface SqliteStore extends Store, RetentionStore, InsightStore {
   readonly filename: string;
   /** Group-commit counters: how many transactions carried how many calls. */
   writeStats(): GroupCommitStats;
@@ -83,6 +87,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     ...sqliteDeadLetters(ctx),
     ...sqliteStats(ctx),
     ...sqliteAdmin(ctx),
+    ...sqliteRetention(ctx),
+    ...sqliteInsight(ctx),
     writeStats: () => writer.stats(),
 
     // An empty write transaction takes the write lock without writing: it fails on a read-only file or

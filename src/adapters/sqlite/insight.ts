@@ -1,0 +1,73 @@
+/**
+ * The admin panel's reads in SQLite (see src/ports/insight-store.ts). Records and rejections are found
+ * through their received_at indexes (schema step 2); counting attempts reads the attempts of the window
+ * through a scan, which is fine for the panel's refresh at the sizes one SQLite file holds, and the panel
+ * caches the answer for a few seconds.
+ */
+import { mergeHits, prepareSearch, prepareTimeSeries, recordHit, rejectionHit, SeriesBuilder, seqBound } from '../../ports/insight-input.js';
+import type { PreparedSearch } from '../../ports/insight-input.js';
+import type { InsightStore } from '../../ports/insight-store.js';
+import type { AttemptOutcome, StoredVerdict } from '../../ports/store.js';
+import type { SqliteContext } from './context.js';
+
+export function sqliteInsight({ db, cached, open }: SqliteContext): InsightStore {
+  const window = 'BETWEEN @from AND @last';
+  const bucket = (column: string) => `CAST((${column} - @from) / @bucketMs AS INTEGER)`;
+  const records = db.prepare(`SELECT ${bucket('received_at')} AS b, verdict, count(*) AS n FROM records WHERE received_at ${window} GROUP BY b, verdict`);
+  const rejections = db.prepare(
+    `SELECT ${bucket('received_at')} AS b, json_extract(errors, '$[0].code') AS code, count(*) AS n FROM rejections WHERE received_at ${window} GROUP BY b, code`,
+  );
+  const attempts = db.prepare(`
+    SELECT ${bucket('a.at')} AS b, o.target, a.outcome, count(*) AS n
+    FROM attempts a JOIN outbox o ON o.id = a.outbox_id WHERE a.at ${window} GROUP BY b, o.target, a.outcome`);
+  const deadLetters = db.prepare(`SELECT ${bucket('at')} AS b, count(*) AS n FROM dead_letters WHERE at ${window} GROUP BY b`);
+
+  const readSeries = db.transaction((p: ReturnType<typeof prepareTimeSeries>) => {
+    const out = new SeriesBuilder(p);
+    const params = { from: p.from, last: p.to - 1, bucketMs: p.bucketMs };
+    for (const r of records.all(params) as { b: number; verdict: StoredVerdict; n: number }[]) out.record(r.b, r.verdict, r.n);
+    for (const r of rejections.all(params) as { b: number; code: string | null; n: number }[]) out.reject(r.b, r.code, r.n);
+    for (const r of attempts.all(params) as { b: number; target: string; outcome: AttemptOutcome; n: number }[]) out.attempt(r.b, r.target, r.outcome, r.n);
+    for (const r of deadLetters.all(params) as { b: number; n: number }[]) out.deadLetter(r.b, r.n);
+    return out.series;
+  });
+
+  /** One statement per combination of filters given, each with only the parameters it names. */
+  function searchTable(f: PreparedSearch, rank: 0 | 1) {
+    const where = ['received_at >= @from', 'received_at < @to', '(received_at < @cursorAt OR (received_at = @cursorAt AND seq < @bound))'];
+    const params: Record<string, unknown> = { from: f.from, to: f.to, cursorAt: f.cursorAt, bound: seqBound(f, rank), limit: f.limit + 1 };
+    const add = (sql: string, name: string, value: unknown) => {
+      where.push(sql);
+      params[name] = value;
+    };
+    if (f.source !== null) add('source = @source', 'source', f.source);
+    if (rank === 1) {
+      if (f.id !== null) add('id = @id', 'id', f.id);
+      if (f.subject !== null) add('subject = @subject', 'subject', f.subject);
+      if (f.verdict !== null) add('verdict = @verdict', 'verdict', f.verdict);
+      if (f.code !== null) add('code = @code', 'code', f.code);
+      const sql = `SELECT seq, source, id, type, subject, verdict, code, ruleset_version AS rulesetVersion, received_at AS receivedAt
+        FROM records WHERE ${where.join(' AND ')} ORDER BY received_at DESC, seq DESC LIMIT @limit`;
+      return (cached(sql).all(params) as Parameters<typeof recordHit>[0][]).map(recordHit);
+    }
+    if (f.id !== null) add('record_id = @id', 'id', f.id);
+    if (f.subject !== null) add("json_type(payload, '$.subject') = 'text' AND json_extract(payload, '$.subject') = @subject", 'subject', f.subject);
+    if (f.code !== null) add("EXISTS (SELECT 1 FROM json_each(errors) e WHERE json_extract(e.value, '$.code') = @code)", 'code', f.code);
+    const sql = `SELECT seq, source, record_id AS id, type, errors, ruleset_version AS rulesetVersion, received_at AS receivedAt, payload
+      FROM rejections WHERE ${where.join(' AND ')} ORDER BY received_at DESC, seq DESC LIMIT @limit`;
+    return (cached(sql).all(params) as Parameters<typeof rejectionHit>[0][]).map(rejectionHit);
+  }
+
+  const search = db.transaction((f: PreparedSearch) => mergeHits(f, f.records ? searchTable(f, 1) : [], f.rejections ? searchTable(f, 0) : []));
+
+  return {
+    async timeSeries(request) {
+      open();
+      return readSeries(prepareTimeSeries(request));
+    },
+    async searchRecords(filter) {
+      open();
+      return search(prepareSearch(filter));
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * `bilhetagem config check`: checks the whole configuration — ruleset, targets and their secrets, store,
+ * queue, retention — and prints what would run, starting nothing. `serve` runs the same check first
+ * (`preflight` below) and refuses to start on an error, naming the field.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { parseJsonFile } from '../../core/ruleset/locate.ts';
+import { OptionsError } from '../../errors.ts';
+import { assertConfigOk, checkConfig, describeConfigReport } from '../../ops/config-check.ts';
+import type { ConfigReport, ConfigUnderCheck } from '../../ops/config-check.ts';
+import { defaultArchiveDir } from '../../ops/prune.ts';
+import { addOptions, CONFIG_FILE, resolveOptions } from '../config.ts';
+import { markFailed } from '../context.ts';
+import type { CliContext } from '../context.ts';
+import { println, printJson } from '../output.ts';
+
+const OPTIONS = ['db', 'rules', 'mappings', 'synchronous', 'host', 'port', 'format'] as const;
+
+/** What the check needs from the command line, environment and config file. */
+export interface CheckInput {
+  db: string;
+  rules: string;
+  mappings: string;
+  synchronous?: string;
+  host?: string;
+  port?: number;
+  /** A PostgreSQL URL; when set it is the store instead of --db. */
+  store?: string;
+  /** A RabbitMQ URL. */
+  queue?: string;
+  /** Retention age (`90d`); unset: retention off. */
+  retention?: string;
+  archive?: string;
+  /** --config, when given. */
+  config?: string;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const config = program.command('config').description('the configuration (flags, environment, bilhetagem.config.json)');
+  const cmd = config
+    .command('check')
+    .description('check the whole configuration and print what would run, without starting anything');
+  addCheckOptions(cmd);
+  addOptions(cmd, OPTIONS);
+  cmd.addHelpText(
+    'after',
+    `
+Checks: the ruleset loads and compiles; every target is valid and every \${VAR} it uses is set; the store
+can be opened (SQLite: read-only; PostgreSQL: connect and read the schema version) and is not from a newer
+release; the queue answers; retention makes sense. Every problem names its field. Exit 0 when there are no
+errors (warnings are printed), 1 when there are.
+
+Example:
+  $ bilhetagem config check
+  $ LAGO_API_KEY=... bilhetagem config check --config /etc/bilhetagem/bilhetagem.config.json --format json`,
+  );
+  cmd.action(async () => {
+    const o = resolveOptions(cmd, OPTIONS, ctx.env, ctx.cwd);
+    const report = await checkConfig(toConfigUnderCheck(ctx, { ...cmd.opts(), ...o }), { env: ctx.env });
+    if (!report.ok) markFailed(ctx);
+    if (o.format === 'json') return printJson(ctx.stdout, report);
+    for (const line of describeConfigReport(report)) println(ctx.stdout, line);
+  });
+}
+
+/** The options config check (and serve) take beyond config.ts's table. */
+export function addCheckOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--store <url>', 'a PostgreSQL URL to use instead of the SQLite --db').env('BILHETAGEM_STORE'))
+    .addOption(new Option('--queue <url>', 'a RabbitMQ URL (amqp://...) when records are handed to a queue').env('BILHETAGEM_QUEUE'))
+    .addOption(new Option('--retention <age>', 'archive and prune delivered records older than this (90d); unset: keep everything').env('BILHETAGEM_RETENTION'))
+    .addOption(new Option('--archive <dir>', 'where retention archives go (default: archive/ beside --db)').env('BILHETAGEM_ARCHIVE'));
+}
+
+/** The config file in use: --config, else ./bilhetagem.config.json when it exists, else null. */
+export function configFilePath(ctx: CliContext, explicit: string | undefined): string | null {
+  if (explicit) return resolve(ctx.cwd, explicit);
+  const implicit = resolve(ctx.cwd, CONFIG_FILE);
+  return existsSync(implicit) ? implicit : null;
+}
+
+/** One section of the config file (`targets`), or undefined. */
+export function readConfigSection(file: string | null, key: string): unknown {
+  if (!file) return undefined;
+  const value = parseJsonFile(file, readFileSync(file, 'utf8'));
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new OptionsError(`${file}: the config file must hold a JSON object`, { file });
+  return (value as Record<string, unknown>)[key];
+}
+
+export function toConfigUnderCheck(ctx: CliContext, input: CheckInput): ConfigUnderCheck {
+  const configFile = configFilePath(ctx, input.config);
+  const db = resolve(ctx.cwd, input.db);
+  const postgres = input.store !== undefined && /^postgres(ql)?:\/\//.test(input.store);
+  if (input.store !== undefined && !postgres) throw new OptionsError(`--store must be a PostgreSQL URL (postgres://...), got ${JSON.stringify(input.store)}; a SQLite file goes in --db`, { option: 'store' });
+  return {
+    configFile,
+    rules: resolve(ctx.cwd, input.rules),
+    mappings: resolve(ctx.cwd, input.mappings),
+    store: postgres ? { kind: 'postgres', connectionString: input.store! } : { kind: 'sqlite', filename: db, synchronous: input.synchronous },
+    targets: readConfigSection(configFile, 'targets'),
+    queue: input.queue ? { url: input.queue } : null,
+    retention: input.retention ? { olderThan: input.retention, archiveDir: input.archive ? resolve(ctx.cwd, input.archive) : defaultArchiveDir(db) } : null,
+    server: input.host !== undefined && input.port !== undefined ? { host: input.host, port: input.port } : null,
+    fields: { sqlite: 'db', postgres: 'store', queue: 'queue' },
+  };
+}
+
+/**
+ * What `serve` runs before it starts anything: the same check, warnings on stderr, and on any error a
+ * BLH_ERR_CONFIG_INVALID that names every bad field (main prints it and exits 2).
+ */
+export async function preflight(ctx: CliContext, input: CheckInput): Promise<ConfigReport> {
+  const report = await checkConfig(toConfigUnderCheck(ctx, input), { env: ctx.env });
+  for (const w of report.warnings) ctx.stderr.write(`bilhetagem: warning: ${w.field}: ${w.message}\n`);
+  assertConfigOk(report);
+  return report;
+}
