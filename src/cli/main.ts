@@ -13,12 +13,19 @@ import * as lint from './commands/lint.ts';
 import * as test from './commands/test.ts';
 import * as explain from './commands/explain.ts';
 import * as backtest from './commands/backtest.ts';
+import * as serve from './commands/serve.ts';
+import * as keys from './commands/keys.ts';
+import * as backup from './commands/backup.ts';
+import * as restore from './commands/restore.ts';
+import * as prune from './commands/prune.ts';
+import * as archive from './commands/archive.ts';
+import * as configCheck from './commands/config-check.ts';
 
 interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-const COMMANDS: CommandModule[] = [validate, convert, explain, lint, test, backtest];
+const COMMANDS: CommandModule[] = [serve, keys, validate, convert, explain, lint, test, backtest, configCheck, backup, restore, prune, archive];
 
 function buildProgram(ctx: CliContext): Command {
   const program = new Command('bilhetagem')

@@ -1,0 +1,142 @@
+/**
+ * `bilhetagem serve` (alias `start`): the ingest server on an embedded SQLite database. The only part of
+ * the server that listens, handles signals and prints: SIGTERM/SIGINT drain (stop taking requests,
+ * answer the ones in flight, commit, close), SIGHUP reloads the ruleset. On the first start with an
+ * empty database it creates an admin account and a demo API key and prints them once, on stderr, never
+ * through the logger.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { createSqliteStore } from '../../adapters/sqlite/index.ts';
+import type { SqliteStore, SqliteSynchronous } from '../../adapters/sqlite/index.ts';
+import { buildServer } from '../../server/build-server.ts';
+import { bootstrap } from '../../server/bootstrap.ts';
+import type { BootstrapResult } from '../../server/bootstrap.ts';
+import { createLogger } from '../../server/logger.ts';
+import type { ForwarderHandle } from '../../server/options.ts';
+import { addOptions, resolveOptions } from '../config.ts';
+import type { Resolved } from '../config.ts';
+import type { CliContext } from '../context.ts';
+
+const OPTIONS = ['db', 'port', 'host', 'rules', 'mappings', 'logLevel', 'watch', 'bodyLimit', 'maxBatch', 'rateLimit', 'rateBurst', 'synchronous', 'trustProxy'] as const;
+export type ServeOptions = Resolved<(typeof OPTIONS)[number]>;
+
+export function register(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('serve')
+    .alias('start')
+    .description('run the ingest server: HTTP API, SQLite database, ruleset hot reload');
+  addOptions(cmd, OPTIONS);
+  cmd.addHelpText(
+    'after',
+    `
+Logs are JSON lines on stdout; the first start's admin password and demo API key are printed once on stderr.
+SIGTERM or SIGINT drains and exits; SIGHUP reloads the ruleset. docs/guides/running-the-server.md has more.
+
+Example:
+  $ bilhetagem serve
+  $ bilhetagem serve --port 9000 --db /var/lib/bilhetagem/bilhetagem.db --log-level warn`,
+  );
+  cmd.action(async () => {
+    const o = resolveOptions(cmd, OPTIONS, ctx.env, ctx.cwd);
+    const running = await startServer(ctx, o);
+    await running.closed;
+  });
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: SqliteStore;
+  port: number;
+  /** Drains and closes; idempotent. */
+  stop(reason: string): Promise<void>;
+  /** Settles when the server has closed (after a signal or stop()). */
+  closed: Promise<void>;
+}
+
+/** Opens the database, bootstraps it, builds the server, listens and installs the signal handlers. */
+export async function startServer(ctx: CliContext, o: ServeOptions, forwarder?: ForwarderHandle): Promise<RunningServer> {
+  const filename = resolve(ctx.cwd, o.db);
+  mkdirSync(dirname(filename), { recursive: true });
+  const logger = createLogger({ level: o.logLevel, destination: ctx.stdout }) as unknown as FastifyBaseLogger;
+  // Start, drain and close are logged at info whatever --log-level says (unless silent): the listening
+  // line, with the port, is what scripts and supervisors wait for.
+  const lifecycle = o.logLevel === 'silent' ? logger : logger.child({}, { level: 'info' });
+  const store = createSqliteStore({ filename, synchronous: o.synchronous as SqliteSynchronous });
+  let app: FastifyInstance;
+  try {
+    const first = await bootstrap(store);
+    if (first) printCredentials(ctx, first);
+    app = await buildServer({
+      store,
+      rules: resolve(ctx.cwd, o.rules),
+      mappings: resolve(ctx.cwd, o.mappings),
+      watch: o.watch,
+      logger,
+      bodyLimit: o.bodyLimit,
+      maxBatch: o.maxBatch,
+      rateLimit: o.rateLimit > 0 ? { requestsPerSecond: o.rateLimit, ...(o.rateBurst ? { burst: o.rateBurst } : {}) } : false,
+      trustProxy: o.trustProxy,
+      // The forwarder (src/forwarder) is started and stopped with the server once `serve` creates one here.
+      ...(forwarder ? { forwarder } : {}),
+    });
+    await app.listen({ port: o.port, host: o.host });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : o.port;
+  lifecycle.info({ event: 'server:listening', port, host: o.host, db: filename, synchronous: o.synchronous, ruleset: app.bilhetagem.ruleset?.version }, `listening on http://${o.host}:${port}`);
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let stopping: Promise<void> | undefined;
+
+  const stop = (reason: string): Promise<void> =>
+    (stopping ??= (async () => {
+      lifecycle.info({ event: 'server:draining', reason }, `${reason}: no new requests; finishing the ones in flight`);
+      try {
+        await app.close();
+      } finally {
+        // Commits whatever the group commit still holds, then closes the file.
+        await store.close();
+        for (const [signal, handler] of handlers) process.off(signal, handler);
+        lifecycle.info({ event: 'server:closed', reason }, 'closed');
+        resolveClosed();
+      }
+    })());
+
+  const onTerm = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal while draining: the operator wants out now. Committed records are safe on disk.
+      ctx.stderr.write(`bilhetagem: ${signal} again, exiting without waiting for in-flight requests\n`);
+      process.exit(130);
+    }
+    void stop(signal);
+  };
+  const onHup = () => {
+    app.bilhetagem.reloadRuleset('signal').catch(() => undefined); // the holder logs a failure and keeps the old ruleset
+  };
+  const handlers: [NodeJS.Signals, (signal: NodeJS.Signals) => void][] = [
+    ['SIGTERM', onTerm],
+    ['SIGINT', onTerm],
+    ['SIGHUP', onHup],
+  ];
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+
+  return { app, store, port, stop, closed };
+}
+
+function printCredentials(ctx: CliContext, first: BootstrapResult): void {
+  const lines = [
+    'First start: created an admin account and a demo API key. They are shown this once and stored only as hashes.',
+    `  admin account:  ${first.admin.username} / ${first.admin.password}`,
+    `  demo API key:   ${first.demoKey.key}`,
+    `                  (sources: ${first.demoKey.sources.join(', ')})`,
+    'Make more keys with: bilhetagem keys create --source <product> --name <name>',
+  ];
+  ctx.stderr.write(`\n${lines.join('\n')}\n\n`);
+}
