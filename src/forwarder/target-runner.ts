@@ -1,0 +1,561 @@
+/**
+ * One target's delivery loop: claim rows with a lease, group them into requests, send them (at most
+ * `concurrency` requests in flight, at most one per `keyFor` key), and settle each row from the target's
+ * answer — ack, retry later, or dead-letter. Nothing waits in memory longer than its lease: a row the loop
+ * cannot send in time is left for its lease to lapse, and a crashed loop's rows come back the same way.
+ *
+ * Claimed rows wait in a short ready queue so a freed slot never waits for a claim's commit; the queue is
+ * refilled when it falls under half its size.
+ */
+import type { EventEmitter } from 'node:events';
+import { LeaseLostError } from '../ports/errors.ts';
+import type { ClaimedDelivery, OutboxStore } from '../ports/store.ts';
+import { isTargetFailure } from './breaker.ts';
+import type { Breaker } from './breaker.ts';
+import type { ForwarderEvents, Logger } from './events.ts';
+import type { ForwarderMetrics } from './metrics.ts';
+import { truncateAnswer } from './retry-policy.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+import type { Sender } from './send.ts';
+import type { ItemOutcome, OutboxItem, TargetAdapter, TargetAnswer, TargetFailure, TargetRequest } from './targets/index.ts';
+
+/** The store methods the loop uses. */
+export type DeliveryStore = Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'>;
+
+export interface RunnerOptions {
+  name: string;
+  adapter: TargetAdapter;
+  policy: RetryPolicy;
+  breaker: Breaker;
+  sender: Sender;
+  store: DeliveryStore;
+  worker: string;
+  leaseMs: number;
+  pollIntervalMs: number;
+  batchSize: number;
+  clock: () => number;
+  logger: Logger;
+  metrics: ForwarderMetrics;
+  events: EventEmitter<ForwarderEvents>;
+}
+
+interface Claimed {
+  row: ClaimedDelivery;
+  item: OutboxItem;
+  key: string | undefined;
+}
+
+export interface RunnerCounts {
+  claimed: number;
+  requests: number;
+  delivered: number;
+  duplicates: number;
+  retried: number;
+  dead: number;
+  leaseLost: number;
+}
+
+export interface TargetStatsSnapshot {
+  preset: string;
+  breaker: ReturnType<Breaker['snapshot']>;
+  inFlightRequests: number;
+  inFlightItems: number;
+  /** Claimed rows waiting for a free slot. */
+  ready: number;
+  counts: RunnerCounts;
+}
+
+/** How long settling waits for other answers to share its store transaction, ms. */
+const SETTLE_COALESCE_MS = 5;
+
+/** Rows remembered for their first failure (for max age) or to be sent alone; bounded, oldest forgotten first. */
+const MEMORY_LIMIT = 100_000;
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.has(key)) return;
+  if (map.size >= MEMORY_LIMIT) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
+
+const isFailure = (answer: TargetAnswer | TargetFailure): answer is TargetFailure => (answer as TargetFailure).error !== undefined;
+
+function statusClass(answer: TargetAnswer | TargetFailure): string {
+  return isFailure(answer) ? 'error' : `${Math.floor(answer.status / 100)}xx`;
+}
+
+/** What is kept of an answer on a retry: a short excerpt (a dead letter keeps more). */
+function excerpt(answer: TargetAnswer | TargetFailure, max: number): string | undefined {
+  return isFailure(answer) || answer.body === '' ? undefined : truncateAnswer(answer.body, max);
+}
+
+export class TargetRunner {
+  readonly name: string;
+  readonly counts: RunnerCounts = { claimed: 0, requests: 0, delivered: 0, duplicates: 0, retried: 0, dead: 0, leaseLost: 0 };
+  private readonly o: RunnerOptions;
+  private readonly adapter: TargetAdapter;
+  private ready: Claimed[] = [];
+  private inFlightRequests = 0;
+  private inFlightItems = 0;
+  private readonly busyKeys = new Set<string>();
+  private readonly isolate = new Map<string, true>();
+  private readonly firstAttempt = new Map<string, number>();
+  private readonly work = new Set<Promise<void>>();
+  private claiming: Promise<number> | undefined;
+  private gate: { promise: Promise<void>; open: () => void; timer: NodeJS.Timeout } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private running = false;
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+  private readonly readyTarget: number;
+  private readonly lowWater: number;
+  /** A row is sent only if its lease outlives a whole send by this much. */
+  private readonly leaseMargin: number;
+
+  constructor(options: RunnerOptions) {
+    this.o = options;
+    this.name = options.name;
+    this.adapter = options.adapter;
+    const capacity = this.adapter.concurrency * this.adapter.maxBatch;
+    this.readyTarget = Math.max(1, Math.min(options.batchSize, 8 * capacity));
+    this.lowWater = Math.max(1, Math.ceil(this.readyTarget / 2));
+    this.leaseMargin = 2 * this.adapter.timeoutMs;
+  }
+
+  start(): void {
+    if (this.stopping) return;
+    this.running = true;
+    this.pump();
+  }
+
+  /** Claims now instead of at the next poll (new rows were queued). */
+  wake(): void {
+    this.pump();
+  }
+
+  /**
+   * Called on every breaker change. The change is announced from inside `breaker.state`, possibly in the
+   * middle of fill() or dispatch(), so the reaction waits for a microtask.
+   */
+  onBreakerChange(to: string): void {
+    queueMicrotask(() => {
+      if (to === 'open') this.wakeIn(this.o.breaker.retryAt() - this.o.clock());
+      else this.pump();
+    });
+  }
+
+  /** Sends what can be sent, then claims more if the ready queue ran low. Every trigger comes through here. */
+  private pump(): void {
+    if (this.stopping) return;
+    this.dispatch();
+    if (this.running) this.fill();
+  }
+
+  /** Waits for every send in flight to be settled, then hands unsent claimed rows back to the outbox. Idempotent. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      this.running = false;
+      this.openGate();
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      await this.claiming;
+      while (this.work.size > 0) await Promise.allSettled([...this.work]);
+      const rest = this.ready.splice(0);
+      if (rest.length > 0) await this.release(rest, this.o.clock(), 'not sent: the forwarder stopped');
+      await this.o.sender.close();
+    })();
+    return this.stopped;
+  }
+
+  /** One claim, every claimed row sent and settled. For tests and one-shot runs, not while started. */
+  async cycle(): Promise<void> {
+    if (this.stopping) return;
+    const state = this.o.breaker.state;
+    if (state !== 'open') await this.claim(state === 'half-open' ? 1 : this.o.batchSize);
+    for (;;) {
+      this.dispatch();
+      if (this.work.size === 0) break;
+      await Promise.race(this.work);
+    }
+    // Left over only when the breaker opened meanwhile or a lease ran short.
+    if (this.ready.length > 0) await this.release(this.ready.splice(0), this.o.breaker.retryAt(), 'not sent: the circuit breaker is open');
+  }
+
+  snapshot(): TargetStatsSnapshot {
+    return {
+      preset: this.adapter.preset,
+      breaker: this.o.breaker.snapshot(),
+      inFlightRequests: this.inFlightRequests,
+      inFlightItems: this.inFlightItems,
+      ready: this.ready.length,
+      counts: { ...this.counts },
+    };
+  }
+
+  /* ---------------------------------------------------------------- claiming */
+
+  private fill(): void {
+    if (!this.running || this.stopping || this.claiming !== undefined) return;
+    if (this.ready.length >= this.lowWater) return;
+    const breaker = this.o.breaker;
+    const state = breaker.state;
+    if (state === 'open') return this.wakeIn(breaker.retryAt() - this.o.clock());
+    if (this.claiming !== undefined) return;
+    let limit = this.readyTarget - this.ready.length;
+    if (state === 'half-open') {
+      // One probe at a time: claim one row, and only when nothing else is out.
+      if (this.inFlightRequests > 0 || this.ready.length > 0) return;
+      limit = 1;
+    }
+    const claiming = this.claim(limit);
+    this.claiming = claiming;
+    void claiming.then((n) => {
+      this.claiming = undefined;
+      if (n < limit) {
+        // The queue is drained for now: send what came, then look again after the poll interval.
+        this.dispatch();
+        this.wakeIn(this.o.pollIntervalMs);
+      } else this.pump();
+    });
+  }
+
+  /** Never rejects: a failed claim is logged and the loop polls again later. */
+  private async claim(limit: number): Promise<number> {
+    let rows: ClaimedDelivery[];
+    try {
+      rows = await this.o.store.claim({ target: this.name, limit, leaseMs: this.o.leaseMs, worker: this.o.worker, now: new Date(this.o.clock()) });
+    } catch (error) {
+      this.failed('claim', error);
+      return 0;
+    }
+    for (const row of rows) {
+      const item: OutboxItem = {
+        rowId: row.id,
+        source: row.source,
+        id: row.recordId,
+        idempotencyKey: `${row.source}:${row.recordId}`,
+        output: row.body,
+        attempt: row.attempts + 1,
+      };
+      this.ready.push({ row, item, key: this.adapter.keyFor?.(item) });
+    }
+    this.counts.claimed += rows.length;
+    return rows.length;
+  }
+
+  private wakeIn(ms: number): void {
+    if (this.stopping || !this.running) return;
+    const delay = Math.max(0, Math.min(ms, 2 ** 31 - 1));
+    const at = Date.now() + delay;
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, delay);
+  }
+
+  /* ---------------------------------------------------------------- sending */
+
+  private dispatch(): void {
+    if (this.stopping) return;
+    const breaker = this.o.breaker;
+    while (this.inFlightRequests < this.adapter.concurrency && this.ready.length > 0) {
+      const state = breaker.state;
+      if (state === 'open') return this.wakeIn(breaker.retryAt() - this.o.clock());
+      if (state === 'half-open' && this.inFlightRequests > 0) return;
+      const batch = this.pick(state === 'half-open' ? 1 : this.adapter.maxBatch);
+      if (batch.length === 0) return;
+      const now = this.o.clock();
+      const byRow = new Map(batch.map((c) => [c.row.id, c]));
+      let built: ReturnType<TargetAdapter['buildRequests']>;
+      try {
+        built = this.adapter.buildRequests(batch.map((c) => c.item), now);
+      } catch (error) {
+        // An adapter bug, not the items' fault: retry them later rather than lose them.
+        this.failed('classify', error);
+        this.track(this.release(batch, now + this.o.pollIntervalMs, `the ${this.adapter.preset} adapter failed to build the request: ${(error as Error).message}`));
+        continue;
+      }
+      for (const r of built.refused) {
+        const c = byRow.get(r.item.rowId)!;
+        this.track(this.dead(c, 'MAPPING_REFUSED', r.outcome.reason, { at: now }));
+      }
+      for (let i = 0; i < built.requests.length; i++) {
+        const req = built.requests[i]!;
+        if (!breaker.tryAcquire()) {
+          // The breaker opened, or its one probe is out: these wait for the next chance.
+          const back = built.requests.slice(i).flatMap((r) => r.items.map((it) => byRow.get(it.rowId)!));
+          this.ready.unshift(...back);
+          return this.wakeIn(breaker.retryAt() - this.o.clock());
+        }
+        this.send(req, req.items.map((it) => byRow.get(it.rowId)!));
+      }
+    }
+  }
+
+  /** Takes up to `max` rows off the ready queue, in order, skipping busy keys; an isolated row goes alone. */
+  private pick(max: number): Claimed[] {
+    const now = this.o.clock();
+    const out: Claimed[] = [];
+    const rest: Claimed[] = [];
+    for (let i = 0; i < this.ready.length; i++) {
+      const c = this.ready[i]!;
+      if (out.length >= max) {
+        rest.push(...this.ready.slice(i));
+        break;
+      }
+      // Too little lease left to send safely: let it lapse; a claim (ours or another worker's) takes it back.
+      if (c.row.leaseExpiresAt.getTime() - now < this.leaseMargin) continue;
+      if (c.key !== undefined && this.busyKeys.has(c.key)) {
+        rest.push(c);
+        continue;
+      }
+      if (this.isolate.has(c.row.id)) {
+        if (out.length > 0) {
+          rest.push(c);
+          continue;
+        }
+        out.push(c);
+        rest.push(...this.ready.slice(i + 1));
+        break;
+      }
+      out.push(c);
+    }
+    this.ready = rest;
+    return out;
+  }
+
+  private send(req: TargetRequest, items: Claimed[]): void {
+    this.inFlightRequests += 1;
+    this.inFlightItems += items.length;
+    for (const c of items) if (c.key !== undefined) this.busyKeys.add(c.key);
+    this.counts.requests += 1;
+    this.track(this.sendAndSettle(req, items));
+  }
+
+  private async sendAndSettle(req: TargetRequest, items: Claimed[]): Promise<void> {
+    const m = this.o.metrics;
+    const labels = { target: this.name };
+    m.attempts.inc(labels, items.length);
+    const started = performance.now();
+    const answer = await this.o.sender.send(req);
+    const latencyMs = performance.now() - started;
+    const now = this.o.clock();
+    let outcomes: ItemOutcome[];
+    try {
+      outcomes = this.adapter.classify(req, answer, now);
+      if (outcomes.length !== items.length) throw new Error(`classify answered ${outcomes.length} outcomes for ${items.length} items`);
+    } catch (error) {
+      this.failed('classify', error);
+      outcomes = items.map(() => ({ kind: 'retry', reason: `the ${this.adapter.preset} adapter could not read the answer: ${(error as Error).message}` }));
+    }
+    if (isTargetFailure(outcomes)) this.o.breaker.failure();
+    else this.o.breaker.success();
+    m.requests.inc({ target: this.name, status: statusClass(answer) });
+    m.latency.observe(labels, latencyMs / 1000);
+
+    // The slot and the keys are free once the target answered; settling is the store's business.
+    this.inFlightRequests -= 1;
+    this.inFlightItems -= items.length;
+    for (const c of items) if (c.key !== undefined) this.busyKeys.delete(c.key);
+    this.pump();
+
+    await this.settleTurn();
+    await Promise.all(items.map((c, i) => this.settle(c, outcomes[i]!, answer, latencyMs, now)));
+  }
+
+  /* ---------------------------------------------------------------- settling */
+
+  /**
+   * Answers that arrive within a few milliseconds of each other are settled together: their store calls
+   * are made in one go, so the store's group commit writes them in one transaction instead of one per
+   * event-loop turn. The slot was freed already, so this delays only the bookkeeping, never a send.
+   */
+  private settleTurn(): Promise<void> {
+    if (SETTLE_COALESCE_MS <= 0 || this.stopping) return Promise.resolve();
+    if (this.gate === undefined) {
+      let open!: () => void;
+      const promise = new Promise<void>((r) => (open = r));
+      const timer = setTimeout(() => this.openGate(), SETTLE_COALESCE_MS);
+      this.gate = { promise, open, timer };
+    }
+    return this.gate.promise;
+  }
+
+  private openGate(): void {
+    const gate = this.gate;
+    if (gate === undefined) return;
+    this.gate = undefined;
+    clearTimeout(gate.timer);
+    gate.open();
+  }
+
+  private async settle(c: Claimed, outcome: ItemOutcome, answer: TargetAnswer | TargetFailure, latencyMs: number, now: number): Promise<void> {
+    const statusCode = isFailure(answer) ? undefined : answer.status;
+    const at = new Date(now);
+    if (outcome.kind === 'delivered') return this.delivered(c, outcome, latencyMs, at);
+    const first = this.firstAttemptOf(c, now);
+    const decision = this.o.policy.decide({ attempt: c.item.attempt, firstAttemptAt: first, now, outcome });
+    if (decision.action === 'dead') {
+      const code = this.deadCode(outcome, c.item.attempt, first, now);
+      const kept = outcome.kind === 'permanent' && outcome.answer !== undefined ? outcome.answer : excerpt(answer, 2000);
+      return this.dead(c, code, decision.reason, { at: now, statusCode, latencyMs, answer: kept });
+    }
+    const counted = !(outcome.kind === 'retry' && outcome.collateral === true);
+    const isolate = outcome.kind === 'retry' && outcome.isolate === true;
+    const ok = await this.guard(c, () =>
+      this.o.store.retryLater(c.row, {
+        at,
+        ...(statusCode === undefined ? {} : { statusCode }),
+        latencyMs,
+        answer: excerpt(answer, 500),
+        error: outcome.reason,
+        nextAttemptAt: new Date(decision.at),
+        countAttempt: counted,
+      }),
+    );
+    if (!ok) return;
+    remember(this.firstAttempt, c.row.id, first);
+    if (isolate) remember(this.isolate, c.row.id, true);
+    this.counts.retried += 1;
+    this.o.metrics.deliveries.inc({ target: this.name, outcome: 'retry' });
+    this.o.logger.debug({ target: this.name, rowId: c.row.id, attempt: c.item.attempt, reason: outcome.reason, nextAttemptAt: new Date(decision.at).toISOString(), counted, isolate }, 'delivery will be retried');
+    this.o.events.emit('delivery:retry', {
+      ...this.ids(c, at),
+      ...(statusCode === undefined ? {} : { statusCode }),
+      reason: outcome.reason,
+      nextAttemptAt: new Date(decision.at),
+      counted,
+      isolate,
+    });
+  }
+
+  private async delivered(c: Claimed, outcome: Extract<ItemOutcome, { kind: 'delivered' }>, latencyMs: number, at: Date): Promise<void> {
+    const duplicate = outcome.duplicate === true;
+    const ok = await this.guard(c, () =>
+      this.o.store.ack(c.row, {
+        at,
+        statusCode: outcome.status,
+        latencyMs,
+        ...(outcome.targetId === undefined ? {} : { targetId: outcome.targetId }),
+        ...(duplicate ? { answer: { duplicate: true } } : {}),
+      }),
+    );
+    if (!ok) return;
+    this.forget(c.row.id);
+    if (duplicate) this.counts.duplicates += 1;
+    else this.counts.delivered += 1;
+    this.o.metrics.deliveries.inc({ target: this.name, outcome: duplicate ? 'duplicate' : 'delivered' });
+    this.o.events.emit('delivery:sent', {
+      ...this.ids(c, at),
+      statusCode: outcome.status,
+      ...(outcome.targetId === undefined ? {} : { targetId: outcome.targetId }),
+      duplicate,
+      latencyMs,
+    });
+  }
+
+  private async dead(c: Claimed, code: string, reason: string, report: { at: number; statusCode?: number | undefined; latencyMs?: number; answer?: unknown }): Promise<void> {
+    const at = new Date(report.at);
+    let id = '';
+    const ok = await this.guard(c, async () => {
+      const letter = await this.o.store.deadLetter(c.row, {
+        at,
+        ...(report.statusCode === undefined ? {} : { statusCode: report.statusCode }),
+        ...(report.latencyMs === undefined ? {} : { latencyMs: report.latencyMs }),
+        ...(report.answer === undefined ? {} : { answer: report.answer }),
+        reason,
+        code,
+      });
+      id = letter.id;
+    });
+    if (!ok) return;
+    this.forget(c.row.id);
+    this.counts.dead += 1;
+    this.o.metrics.deliveries.inc({ target: this.name, outcome: 'dead' });
+    this.o.metrics.deadLetters.inc({ target: this.name, code });
+    this.o.logger.warn({ target: this.name, rowId: c.row.id, source: c.row.source, recordId: c.row.recordId, code, reason }, 'delivery dead-lettered');
+    this.o.events.emit('delivery:dead', {
+      ...this.ids(c, at),
+      ...(report.statusCode === undefined ? {} : { statusCode: report.statusCode }),
+      reason,
+      code,
+      deadLetterId: id,
+    });
+  }
+
+  /** Hands claimed rows back unsent, due at `at`; the attempt is logged but not counted. */
+  private async release(items: Claimed[], at: number, reason: string): Promise<void> {
+    const now = new Date(this.o.clock());
+    await Promise.all(
+      items.map((c) =>
+        this.guard(c, () => this.o.store.retryLater(c.row, { at: now, error: reason, nextAttemptAt: new Date(Math.max(at, now.getTime())), countAttempt: false })),
+      ),
+    );
+  }
+
+  /** Runs a settling call; a lost lease is expected (another worker took the row), anything else is reported. */
+  private async guard(c: Claimed, fn: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await fn();
+      return true;
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        this.counts.leaseLost += 1;
+        this.o.metrics.deliveries.inc({ target: this.name, outcome: 'lease_lost' });
+        this.o.logger.debug({ target: this.name, rowId: c.row.id }, 'lease lost before settling; another worker has the row');
+      } else {
+        this.failed('settle', error, c.row.id);
+      }
+      return false;
+    }
+  }
+
+  private deadCode(outcome: Exclude<ItemOutcome, { kind: 'delivered' }>, attempt: number, first: number, now: number): string {
+    if (outcome.kind === 'permanent') return outcome.status === undefined ? 'REFUSED' : `HTTP_${outcome.status}`;
+    const limits = this.o.policy.limits;
+    if (now >= first + limits.maxAgeMs) return 'MAX_AGE';
+    if (!outcome.collateral && attempt >= limits.attempts) return 'MAX_ATTEMPTS';
+    return 'MAX_AGE';
+  }
+
+  /**
+   * When the row's first try since it was queued happened, for the max-age limit. The port does not keep it,
+   * so: remembered in this process; else now for a row never tried (or replayed); else its creation.
+   */
+  private firstAttemptOf(c: Claimed, now: number): number {
+    const known = this.firstAttempt.get(c.row.id);
+    if (known !== undefined) return known;
+    if (c.row.attempts === 0 || c.row.replays > 0) return now;
+    return c.row.createdAt.getTime();
+  }
+
+  private forget(rowId: string): void {
+    this.firstAttempt.delete(rowId);
+    this.isolate.delete(rowId);
+  }
+
+  private ids(c: Claimed, at: Date) {
+    return { target: this.name, rowId: c.row.id, source: c.row.source, recordId: c.row.recordId, attempt: c.item.attempt, at };
+  }
+
+  /** Keeps the promise until it settles, so stop() and cycle() can wait for it; it never rejects. */
+  private track(p: Promise<void>): void {
+    const tracked: Promise<void> = p
+      .catch((error: unknown) => this.failed('settle', error))
+      .finally(() => {
+        this.work.delete(tracked);
+      });
+    this.work.add(tracked);
+  }
+
+  private failed(during: 'claim' | 'settle' | 'classify', error: unknown, rowId?: string): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.o.logger.error({ target: this.name, during, err, ...(rowId === undefined ? {} : { rowId }) }, `forwarder: ${during} failed`);
+    this.o.events.emit('forwarder:error', { target: this.name, during, error: err });
+  }
+}
