@@ -14,6 +14,11 @@ import * as test from './commands/test.ts';
 import * as explain from './commands/explain.ts';
 import * as backtest from './commands/backtest.ts';
 import * as serve from './commands/serve.ts';
+import * as start from './commands/start.ts';
+import * as worker from './commands/worker.ts';
+import * as dlq from './commands/dlq.ts';
+import * as replay from './commands/replay.ts';
+import * as mockBiller from './commands/mock-biller.ts';
 import * as keys from './commands/keys.ts';
 import * as backup from './commands/backup.ts';
 import * as restore from './commands/restore.ts';
@@ -25,7 +30,7 @@ interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-const COMMANDS: CommandModule[] = [serve, keys, validate, convert, explain, lint, test, backtest, configCheck, backup, restore, prune, archive];
+const COMMANDS: CommandModule[] = [start, serve, worker, keys, dlq, replay, mockBiller, validate, convert, explain, lint, test, backtest, configCheck, backup, restore, prune, archive];
 
 function buildProgram(ctx: CliContext): Command {
   const program = new Command('bilhetagem')

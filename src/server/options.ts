@@ -12,6 +12,8 @@ export interface ForwarderHandle {
   stop(): unknown;
   /** Shown in /readyz. */
   stats?(): unknown;
+  /** Prometheus text appended to /metrics (deliveries, attempts, latency, breakers). */
+  metrics?(): string;
 }
 
 /** What `extend` gets besides the app: the server's own admin check, for routes of other parts. */

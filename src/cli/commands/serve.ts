@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { createSqliteStore } from '../../adapters/sqlite/index.ts';
 import type { SqliteStore, SqliteSynchronous } from '../../adapters/sqlite/index.ts';
@@ -16,19 +16,26 @@ import { bootstrap } from '../../server/bootstrap.ts';
 import type { BootstrapResult } from '../../server/bootstrap.ts';
 import { createLogger } from '../../server/logger.ts';
 import type { ForwarderHandle } from '../../server/options.ts';
-import { addOptions, resolveOptions } from '../config.ts';
+import { addOptions, configSection, resolveOptions } from '../config.ts';
+import { adminRoutes, mappingTargets, outputsForTargets } from '../../forwarder/index.ts';
+import type { Forwarder, TargetsConfig } from '../../forwarder/index.ts';
+import { authenticateAdmin } from '../../server/authenticate.ts';
+import { createRetention } from '../../ops/retention.ts';
+import { defaultArchiveDir } from '../../ops/prune.ts';
+import { forwarderFromConfig, openForwarderStore } from './worker.ts';
+import { preflight } from './config-check.ts';
 import type { Resolved } from '../config.ts';
 import type { CliContext } from '../context.ts';
 
-const OPTIONS = ['db', 'port', 'host', 'rules', 'mappings', 'logLevel', 'watch', 'bodyLimit', 'maxBatch', 'rateLimit', 'rateBurst', 'synchronous', 'trustProxy'] as const;
+const OPTIONS = ['db', 'port', 'host', 'rules', 'mappings', 'logLevel', 'watch', 'bodyLimit', 'maxBatch', 'rateLimit', 'rateBurst', 'synchronous', 'trustProxy', 'leaseMs', 'pollIntervalMs', 'claimSize'] as const;
 export type ServeOptions = Resolved<(typeof OPTIONS)[number]>;
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('serve')
-    .alias('start')
-    .description('run the ingest server: HTTP API, SQLite database, ruleset hot reload');
+    .description('run the ingest server: HTTP API, SQLite database, ruleset hot reload, and the forwarder for the configured targets');
   addOptions(cmd, OPTIONS);
+  addServeOnlyOptions(cmd);
   cmd.addHelpText(
     'after',
     `
@@ -41,9 +48,33 @@ Example:
   );
   cmd.action(async () => {
     const o = resolveOptions(cmd, OPTIONS, ctx.env, ctx.cwd);
-    const running = await startServer(ctx, o);
+    const extra = serveOnlyOptions(cmd);
+    // The same checks as `bilhetagem config check`: refuse to start on an error, naming the field.
+    await preflight(ctx, { ...o, ...extra, config: cmd.opts().config as string | undefined });
+    const targets = configSection(cmd, 'targets', ctx.cwd) as TargetsConfig | undefined;
+    const running = await startServer(ctx, o, { targets, ...extra });
     await running.closed;
   });
+}
+
+export interface ServeExtras {
+  /** The config file's `targets`: when present, the forwarder runs in this process and delivers to them. */
+  targets?: TargetsConfig | undefined;
+  /** Archive and prune delivered records older than this (`90d`). */
+  retention?: string | undefined;
+  /** Where retention archives go (default: archive/ beside the database). */
+  archive?: string | undefined;
+}
+
+export function addServeOnlyOptions(cmd: Command): void {
+  cmd
+    .addOption(new Option('--retention <age>', 'archive and prune delivered records older than this (e.g. 90d); unset: keep everything').env('BILHETAGEM_RETENTION'))
+    .addOption(new Option('--archive <dir>', 'where retention archives go (default: archive/ beside --db)').env('BILHETAGEM_ARCHIVE'));
+}
+
+export function serveOnlyOptions(cmd: Command): { retention?: string; archive?: string } {
+  const { retention, archive } = cmd.opts() as { retention?: string; archive?: string };
+  return { ...(retention ? { retention } : {}), ...(archive ? { archive } : {}) };
 }
 
 export interface RunningServer {
@@ -57,7 +88,11 @@ export interface RunningServer {
 }
 
 /** Opens the database, bootstraps it, builds the server, listens and installs the signal handlers. */
-export async function startServer(ctx: CliContext, o: ServeOptions, forwarder?: ForwarderHandle): Promise<RunningServer> {
+export async function startServer(ctx: CliContext, o: ServeOptions, extras: ServeExtras | ForwarderHandle = {}): Promise<RunningServer> {
+  // A handle given directly (tests, embedding) is used as it is; otherwise one is made from the targets.
+  const given = 'start' in extras ? (extras as ForwarderHandle) : undefined;
+  const { targets, retention: retentionAge, archive } = given ? ({} as ServeExtras) : (extras as ServeExtras);
+  const hasTargets = targets !== undefined && Object.keys(targets).length > 0;
   const filename = resolve(ctx.cwd, o.db);
   mkdirSync(dirname(filename), { recursive: true });
   const logger = createLogger({ level: o.logLevel, destination: ctx.stdout }) as unknown as FastifyBaseLogger;
@@ -66,9 +101,34 @@ export async function startServer(ctx: CliContext, o: ServeOptions, forwarder?: 
   const lifecycle = o.logLevel === 'silent' ? logger : logger.child({}, { level: 'info' });
   const store = createSqliteStore({ filename, synchronous: o.synchronous as SqliteSynchronous });
   let app: FastifyInstance;
+  // The forwarder has its own connection to the same file (see openForwarderStore: synchronous=NORMAL).
+  let fwdStore: ReturnType<typeof openForwarderStore> | undefined;
+  let fwd: Forwarder | undefined;
   try {
     const first = await bootstrap(store);
     if (first) printCredentials(ctx, first);
+    if (hasTargets) {
+      fwdStore = openForwarderStore(filename);
+      fwd = forwarderFromConfig(ctx, fwdStore, targets, o, logger as never);
+    }
+    const retention = retentionAge
+      ? createRetention({ store, olderThan: retentionAge, logger: logger as never, archiveDir: archive ? resolve(ctx.cwd, archive) : defaultArchiveDir(filename) })
+      : undefined;
+    const forwarder: ForwarderHandle | undefined =
+      given ??
+      (fwd || retention
+        ? {
+            start: async () => {
+              await fwd?.start();
+              retention?.start();
+            },
+            stop: async () => {
+              await retention?.stop();
+              await fwd?.stop();
+            },
+            ...(fwd ? { stats: () => fwd!.stats(), metrics: () => fwd!.metrics.render({ queue: false }) } : {}),
+          }
+        : undefined);
     app = await buildServer({
       store,
       rules: resolve(ctx.cwd, o.rules),
@@ -79,12 +139,21 @@ export async function startServer(ctx: CliContext, o: ServeOptions, forwarder?: 
       maxBatch: o.maxBatch,
       rateLimit: o.rateLimit > 0 ? { requestsPerSecond: o.rateLimit, ...(o.rateBurst ? { burst: o.rateBurst } : {}) } : false,
       trustProxy: o.trustProxy,
-      // The forwarder (src/forwarder) is started and stopped with the server once `serve` creates one here.
       ...(forwarder ? { forwarder } : {}),
+      ...(hasTargets
+        ? {
+            // Outbox rows by configured target name, and only the mappings those targets use.
+            outbox: (outputs: Record<string, unknown>) => outputsForTargets(outputs, targets),
+            pipeline: { targets: mappingTargets(targets) },
+          }
+        : {}),
+      extend: (server: FastifyInstance) =>
+        server.register(adminRoutes, { store, authorize: async (request) => (await authenticateAdmin(store, request.headers)).name }),
     });
     await app.listen({ port: o.port, host: o.host });
   } catch (error) {
     await store.close();
+    await fwdStore?.close();
     throw error;
   }
   const address = app.server.address();
@@ -103,6 +172,7 @@ export async function startServer(ctx: CliContext, o: ServeOptions, forwarder?: 
       } finally {
         // Commits whatever the group commit still holds, then closes the file.
         await store.close();
+        await fwdStore?.close();
         for (const [signal, handler] of handlers) process.off(signal, handler);
         lifecycle.info({ event: 'server:closed', reason }, 'closed');
         resolveClosed();

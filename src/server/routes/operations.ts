@@ -66,6 +66,7 @@ export function operationRoutes(app: FastifyInstance, state: ServerState): void 
     gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', [['', mem.rss]]);
     gauge('nodejs_heap_used_bytes', 'V8 heap in use, bytes.', [['', mem.heapUsed]]);
     reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return state.metrics.render(lines);
+    const extra = forwarder?.metrics?.();
+    return extra ? `${state.metrics.render(lines).trimEnd()}\n${extra}` : state.metrics.render(lines);
   });
 }
