@@ -73,7 +73,14 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
   };
 
   // Stages shared by run() and explain(); each returns a final result or what the next stage needs.
-  const judge = (record: unknown, nowMs: number) => {
+  interface Judged {
+    result?: PipelineResult;
+    plan?: TypePlan;
+    facts?: Facts;
+    fired?: number[];
+    annotations?: Annotation[];
+  }
+  const judge = (record: unknown, nowMs: number): Judged => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
       return { result: rejected([{ code: PipelineCodes.NOT_AN_OBJECT, message: `a record must be a JSON object, not ${describeType(record)}`, path: '/' }]) };
     }
@@ -91,6 +98,12 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
     } catch (e) {
       return { result: rejected([{ code: PipelineCodes.RULE_EVALUATION_FAILED, message: `a rule could not be evaluated: ${(e as Error).message}` }]), plan, facts };
     }
+    const v = settle(plan, facts, fired);
+    return { ...v, plan, facts, fired };
+  };
+
+  /** The verdict from the rules that fired: every reject, else the first skip, else annotations for mapping. */
+  const settle = (plan: TypePlan, facts: Facts, fired: number[]): { result?: PipelineResult; annotations?: Annotation[] } => {
     let errors: RejectionError[] | undefined;
     let skip: RuleDef | undefined;
     const annotations: Annotation[] = [];
@@ -101,12 +114,12 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
       else if (ev.type === 'skip') skip ??= rule.def;
       else annotations.push(ev.params ? { type: ev.type, params: ev.params, rule: rule.def.name } : { type: ev.type, rule: rule.def.name });
     }
-    if (errors) return { result: rejected(errors), plan, facts, fired };
+    if (errors) return { result: rejected(errors) };
     if (skip) {
       const p = skip.event.params as { code: string; message: string };
-      return { result: { verdict: 'skipped', code: p.code, message: p.message, rule: skip.name, rulesetVersion: version } as PipelineResult, plan, facts, fired };
+      return { result: { verdict: 'skipped', code: p.code, message: p.message, rule: skip.name, rulesetVersion: version } };
     }
-    return { plan, facts, fired, annotations };
+    return { annotations };
   };
 
   // "now" is the same for every record of a batch: format it once, not per record.
@@ -191,8 +204,8 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
         return judge(record, nowMs).result!;
       }
       if (fired.length === 0) return map(record, plan, facts, NO_FIRED, nowMs);
-      const j = judge(record, nowMs);
-      return j.result ?? map(record, plan, facts, j.annotations!, nowMs);
+      const v = settle(plan, facts, fired);
+      return v.result ?? map(record, plan, facts, v.annotations!, nowMs);
     },
     async explain(record, nowMs) {
       const j = judge(record, nowMs);
