@@ -55,6 +55,7 @@ export const OPTIONS = {
   rateLimit: { flags: '--rate-limit <n>', env: 'BILHETAGEM_RATE_LIMIT', kind: 'integer', default: 1000, description: 'requests per second per API key (0: no limit)' },
   rateBurst: { flags: '--rate-burst <n>', env: 'BILHETAGEM_RATE_BURST', kind: 'integer', description: 'requests an API key may send at once (default: twice --rate-limit)' },
   synchronous: { flags: '--synchronous <mode>', env: 'BILHETAGEM_SYNCHRONOUS', kind: 'choice', choices: ['FULL', 'EXTRA', 'NORMAL', 'OFF'], default: 'FULL', description: 'SQLite synchronous mode; only FULL and EXTRA make "accepted" mean on disk' },
+  grpc: { flags: '--grpc <port>', env: 'BILHETAGEM_GRPC_PORT', kind: 'integer', description: 'also serve the gRPC API (proto/bilhetagem/v1) on this port (0: any free port)' },
   trustProxy: { flags: '--trust-proxy', env: 'BILHETAGEM_TRUST_PROXY', kind: 'boolean', default: false, description: 'trust X-Forwarded-* headers from a proxy in front' },
   // worker (src/cli/commands/worker.ts): the forwarder's tuning; the targets are the config file's "targets" section
   leaseMs: { flags: '--lease-ms <ms>', env: 'BILHETAGEM_LEASE_MS', kind: 'integer', default: 60000, description: 'how long a claim holds its outbox rows; must exceed twice every target timeoutMs' },

@@ -11,7 +11,7 @@ import type { ServerOptions } from './options.ts';
 import { ServerError, ServerErrorCodes as E } from './errors.ts';
 import { sendError, toServerError } from './error-handler.ts';
 import { RECORD_MEDIA_TYPES } from './body/parse-records.ts';
-import { createServerState } from './state.ts';
+import { createServerState, type ServerState } from './state.ts';
 import { watchRuleset } from './ruleset-watch.ts';
 import type { RulesetWatcher } from './ruleset-watch.ts';
 import type { ActiveRuleset, ReloadFailure, ReloadOutcome } from './ruleset-holder.ts';
@@ -21,6 +21,8 @@ export interface BilhetagemHandle {
   reloadRuleset(trigger?: string): Promise<ReloadOutcome>;
   readonly ruleset: ActiveRuleset | undefined;
   readonly lastReloadFailure: ReloadFailure | undefined;
+  /** The request and record counters of /metrics, for other front doors of the same store (gRPC). */
+  readonly metrics: ServerState['metrics'];
 }
 
 declare module 'fastify' {
@@ -62,6 +64,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     get lastReloadFailure() {
       return state.holder.lastFailure;
     },
+    metrics: state.metrics,
   };
   app.decorate('bilhetagem', handle);
 

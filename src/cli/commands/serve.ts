@@ -24,10 +24,11 @@ import { createRetention } from '../../ops/retention.ts';
 import { defaultArchiveDir } from '../../ops/prune.ts';
 import { forwarderFromConfig, openForwarderStore } from './worker.ts';
 import { preflight } from './config-check.ts';
+import { startGrpcServer, type GrpcServerHandle } from '../../grpc/index.ts';
 import type { Resolved } from '../config.ts';
 import type { CliContext } from '../context.ts';
 
-const OPTIONS = ['db', 'port', 'host', 'rules', 'mappings', 'logLevel', 'watch', 'bodyLimit', 'maxBatch', 'rateLimit', 'rateBurst', 'synchronous', 'trustProxy', 'leaseMs', 'pollIntervalMs', 'claimSize'] as const;
+const OPTIONS = ['db', 'port', 'host', 'rules', 'mappings', 'logLevel', 'watch', 'bodyLimit', 'maxBatch', 'rateLimit', 'rateBurst', 'synchronous', 'trustProxy', 'grpc', 'leaseMs', 'pollIntervalMs', 'claimSize'] as const;
 export type ServeOptions = Resolved<(typeof OPTIONS)[number]>;
 
 export function register(program: Command, ctx: CliContext): void {
@@ -100,10 +101,11 @@ export async function startServer(ctx: CliContext, o: ServeOptions, extras: Serv
   // line, with the port, is what scripts and supervisors wait for.
   const lifecycle = o.logLevel === 'silent' ? logger : logger.child({}, { level: 'info' });
   const store = createSqliteStore({ filename, synchronous: o.synchronous as SqliteSynchronous });
-  let app: FastifyInstance;
+  let app: FastifyInstance | undefined;
   // The forwarder has its own connection to the same file (see openForwarderStore: synchronous=NORMAL).
   let fwdStore: ReturnType<typeof openForwarderStore> | undefined;
   let fwd: Forwarder | undefined;
+  let grpc: GrpcServerHandle | undefined;
   try {
     const first = await bootstrap(store);
     if (first) printCredentials(ctx, first);
@@ -151,14 +153,33 @@ export async function startServer(ctx: CliContext, o: ServeOptions, extras: Serv
         server.register(adminRoutes, { store, authorize: async (request) => (await authenticateAdmin(store, request.headers)).name }),
     });
     await app.listen({ port: o.port, host: o.host });
+    if (o.grpc !== undefined) {
+      const server = app;
+      grpc = await startGrpcServer({
+        port: o.grpc,
+        host: o.host,
+        store,
+        pipeline: () => server.bilhetagem.ruleset?.pipeline,
+        logger: logger as never,
+        maxMessageBytes: o.bodyLimit,
+        maxBatch: o.maxBatch,
+        rateLimit: o.rateLimit > 0 ? { requestsPerSecond: o.rateLimit, ...(o.rateBurst ? { burst: o.rateBurst } : {}) } : false,
+        metrics: server.bilhetagem.metrics,
+        ...(hasTargets ? { outbox: (outputs: Record<string, unknown>) => outputsForTargets(outputs, targets) } : {}),
+      });
+    }
   } catch (error) {
+    await app?.close().catch(() => undefined);
     await store.close();
     await fwdStore?.close();
     throw error;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
-  lifecycle.info({ event: 'server:listening', port, host: o.host, db: filename, synchronous: o.synchronous, ruleset: app.bilhetagem.ruleset?.version }, `listening on http://${o.host}:${port}`);
+  lifecycle.info(
+    { event: 'server:listening', port, host: o.host, db: filename, synchronous: o.synchronous, ruleset: app.bilhetagem.ruleset?.version, ...(grpc ? { grpcPort: grpc.port } : {}), ...(hasTargets ? { targets: Object.keys(targets) } : {}) },
+    `listening on http://${o.host}:${port}${grpc ? ` and gRPC ${o.host}:${grpc.port}` : ''}`,
+  );
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -168,7 +189,7 @@ export async function startServer(ctx: CliContext, o: ServeOptions, extras: Serv
     (stopping ??= (async () => {
       lifecycle.info({ event: 'server:draining', reason }, `${reason}: no new requests; finishing the ones in flight`);
       try {
-        await app.close();
+        await Promise.all([app.close(), grpc?.stop()]);
       } finally {
         // Commits whatever the group commit still holds, then closes the file.
         await store.close();

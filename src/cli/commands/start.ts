@@ -15,7 +15,7 @@ import { addServeOnlyOptions, serveOnlyOptions, startServer } from './serve.ts';
 import { startMockBiller } from './mock-biller.ts';
 import { demoRecords } from '../demo-records.ts';
 
-const OPTIONS = ['db', 'port', 'host', 'rules', 'mappings', 'logLevel', 'watch', 'bodyLimit', 'maxBatch', 'rateLimit', 'rateBurst', 'synchronous', 'trustProxy', 'leaseMs', 'pollIntervalMs', 'claimSize'] as const;
+const OPTIONS = ['db', 'port', 'host', 'rules', 'mappings', 'logLevel', 'watch', 'bodyLimit', 'maxBatch', 'rateLimit', 'rateBurst', 'synchronous', 'trustProxy', 'grpc', 'leaseMs', 'pollIntervalMs', 'claimSize'] as const;
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program.command('start').description('run the demo: mock biller + ingest server + forwarder, and send a demo batch through it');
