@@ -116,7 +116,7 @@ export async function checkConfig(config: ConfigUnderCheck, options: CheckOption
 /** Throws BLH_ERR_CONFIG_INVALID listing every error, each with its field; does nothing when the report is ok. */
 export function assertConfigOk(report: ConfigReport): void {
   if (report.errors.length === 0) return;
-  const list = report.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+  const list = report.errors.map((e) => `${e.field}: ${e.message}${e.code ? ` (${e.code})` : ""}`).join("; ");
   throw new OpsError(OpsErrorCodes.CONFIG_INVALID, `The configuration has ${report.errors.length} error(s): ${list}`, {
     details: { problems: report.errors, ...(report.configFile ? { file: report.configFile } : {}) },
   });
