@@ -75,7 +75,7 @@ describe('checkConfig', () => {
     expect(() => assertConfigOk(report)).toThrow(
       expect.objectContaining({
         code: 'BLH_ERR_CONFIG_INVALID',
-        message: 'The configuration has 2 error(s): targets.billing.auth.token: environment variable BILLING_TOKEN is not set; targets.lago.apiKey: environment variable LAGO_API_KEY is not set',
+        message: 'The configuration has 2 error(s): targets.billing.auth.token: environment variable BILLING_TOKEN is not set (BLH_ERR_ENV_MISSING); targets.lago.apiKey: environment variable LAGO_API_KEY is not set (BLH_ERR_ENV_MISSING)',
         details: expect.objectContaining({ file: '/etc/bilhetagem/bilhetagem.config.json' }),
       }),
     );
