@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
@@ -13,4 +14,8 @@ export default defineConfig({
   splitting: true,
   // Native and optional drivers stay external: importing the core must never load them.
   external: ['better-sqlite3', 'pg', 'amqplib', '@grpc/grpc-js', '@grpc/proto-loader', 'playwright-core'],
+  // The admin panel's page, script and styles are served from files beside the bundle.
+  async onSuccess() {
+    cpSync('src/admin/assets', 'dist/admin/assets', { recursive: true });
+  },
 });

@@ -20,6 +20,7 @@ import * as dlq from './commands/dlq.ts';
 import * as replay from './commands/replay.ts';
 import * as mockBiller from './commands/mock-biller.ts';
 import * as keys from './commands/keys.ts';
+import * as users from './commands/users.ts';
 import * as backup from './commands/backup.ts';
 import * as restore from './commands/restore.ts';
 import * as prune from './commands/prune.ts';
@@ -30,7 +31,7 @@ interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-const COMMANDS: CommandModule[] = [start, serve, worker, keys, dlq, replay, mockBiller, validate, convert, explain, lint, test, backtest, configCheck, backup, restore, prune, archive];
+const COMMANDS: CommandModule[] = [start, serve, worker, keys, users, dlq, replay, mockBiller, validate, convert, explain, lint, test, backtest, configCheck, backup, restore, prune, archive];
 
 function buildProgram(ctx: CliContext): Command {
   const program = new Command('bilhetagem')

@@ -5,6 +5,7 @@ import { OptionsError } from '../errors.ts';
 import type { PipelineOptions } from '../pipeline.ts';
 import type { Ruleset } from '../core/ruleset/types.ts';
 import type { Store } from '../ports/store.ts';
+import type { AdminPanelOptions } from '../admin/options.ts';
 
 /** The forwarder's handle, as the server needs it: started when the server is ready, stopped (drained) when it closes. */
 export interface ForwarderHandle {
@@ -67,6 +68,8 @@ export interface ServerOptions {
    * forwarder's `outputsForTargets(outputs, targets)`. Default: one row per mapping folder of the pipeline.
    */
   outbox?: (outputs: Record<string, unknown>) => Record<string, unknown>;
+  /** The admin panel at /admin (sessions, roles, CSRF, audit): true (default), false, or its options. */
+  admin?: boolean | Partial<Omit<AdminPanelOptions, 'store' | 'rulesets'>>;
   /** "Now" in epoch ms: the receive time of records. Default Date.now. */
   clock?: () => number;
   /**
@@ -89,6 +92,7 @@ export const SERVER_DEFAULTS = {
   keepRejectedPayloads: true,
   docs: true,
   trustProxy: false,
+  admin: true,
 } as const;
 
 export interface ResolvedServerOptions {
@@ -111,11 +115,12 @@ export interface ResolvedServerOptions {
   clock: () => number;
   extend: ServerOptions['extend'];
   outbox: ServerOptions['outbox'];
+  admin: false | Partial<Omit<AdminPanelOptions, 'store' | 'rulesets'>>;
 }
 
 const KNOWN = new Set([
   'store', 'rules', 'mappings', 'ruleset', 'pipeline', 'watch', 'watchDebounceMs', 'logger', 'bodyLimit', 'maxBatch',
-  'maxDepth', 'rateLimit', 'keepRejectedPayloads', 'docs', 'trustProxy', 'forwarder', 'clock', 'extend', 'outbox',
+  'maxDepth', 'rateLimit', 'keepRejectedPayloads', 'docs', 'trustProxy', 'forwarder', 'clock', 'extend', 'outbox', 'admin',
 ]);
 
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
@@ -169,6 +174,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     clock: o.clock ?? Date.now,
     extend: o.extend,
     outbox: o.outbox,
+    admin: o.admin === false ? false : o.admin === undefined || o.admin === true ? {} : o.admin,
   };
 }
 

@@ -14,6 +14,7 @@ import { sendError, toServerError } from './error-handler.ts';
 import { errorSchema, openapiInfo } from './schemas.ts';
 import type { ServerState } from './state.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { adminPanel } from '../admin/plugin.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { recordRoutes } from './routes/records.ts';
 
@@ -116,6 +117,17 @@ export const bilhetagemServer: FastifyPluginAsync<BilhetagemPluginOptions> = asy
   adminRoutes(app, state);
   // More routes (the forwarder's dead letters and replays, later the admin panel) mount here, inside
   // this context: they get the same parsers, request ids, error vocabulary and admin authentication.
+  if (o.admin) {
+    await app.register(adminPanel, {
+      ...o.admin,
+      store,
+      rulesets: state.holder,
+      ...(o.forwarder ? { forwarder: o.forwarder as never } : {}),
+      logger: state.logger,
+      clock: o.clock,
+      pipeline: o.pipeline,
+    });
+  }
   if (o.extend) await o.extend(app, { authorizeAdmin: (request) => authenticateAdmin(store, request.headers) });
 };
 

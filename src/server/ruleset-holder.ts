@@ -39,6 +39,12 @@ export interface RulesetHolder {
   readonly reloads: { ok: number; failed: number };
   /** Loads (or reloads) the ruleset; rejects with the ruleset's error when it is bad, keeping the old one. */
   reload(trigger: string): Promise<ReloadOutcome>;
+  /**
+   * Swaps in a ruleset that did not come from the watched folders (an activation or rollback from the admin
+   * panel): compiled first, so a bad one never replaces the running one. A later reload from disk (a file
+   * change, SIGHUP) replaces it again.
+   */
+  swap(ruleset: Ruleset, trigger: string): Promise<ReloadOutcome>;
 }
 
 export interface RulesetHolderOptions {
@@ -119,6 +125,20 @@ export function createRulesetHolder(o: RulesetHolderOptions): RulesetHolder {
     reloads,
     reload(trigger) {
       const next = queue.then(() => run(trigger));
+      queue = next.catch(() => undefined);
+      return next;
+    },
+    swap(ruleset, trigger) {
+      const next = queue.then(async () => {
+        const previous = current?.version;
+        if (current && ruleset.version === current.version) return { changed: false, version: current.version, previous };
+        const pipeline = createPipeline(ruleset, { ...o.pipeline, clock: o.clock });
+        await remember(pipeline.version, ruleset.files, trigger);
+        current = { pipeline, version: pipeline.version, name: ruleset.name, loadedAt: new Date(o.clock()) };
+        reloads.ok += 1;
+        o.logger.info({ event: 'ruleset:loaded', version: pipeline.version, previous, trigger }, `ruleset ${pipeline.version} swapped in${previous ? ` (was ${previous})` : ''}`);
+        return { changed: true, version: pipeline.version, previous };
+      });
       queue = next.catch(() => undefined);
       return next;
     },
