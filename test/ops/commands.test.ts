@@ -131,7 +131,7 @@ describe('config check', () => {
     const quiet = { ...ctx, stderr: { write: (s: string) => ((written += s), true) } as never };
     await expect(configCheck.preflight(quiet, { ...input, config: 'targets.json' })).rejects.toMatchObject({
       code: 'BLH_ERR_CONFIG_INVALID',
-      message: 'The configuration has 1 error(s): targets.lago.apiKey: environment variable LAGO_API_KEY is not set',
+      message: 'The configuration has 1 error(s): targets.lago.apiKey: environment variable LAGO_API_KEY is not set (BLH_ERR_ENV_MISSING)',
     });
     expect(written).toContain('bilhetagem: warning: retention: off');
     await expect(configCheck.preflight({ ...quiet, env: { LAGO_API_KEY: 'k' } }, { ...input, config: 'targets.json' })).resolves.toMatchObject({ ok: true });
