@@ -6,12 +6,14 @@ import { benchPipeline } from './pipeline.ts';
 import { benchCli } from './cli.ts';
 import { benchForwarding } from './forwarding.ts';
 import { benchIngest } from './ingest.ts';
+import { benchScaleOut } from './scale-out.ts';
 
 const cases: Record<string, () => Promise<unknown>> = {
   pipeline: benchPipeline,
   cli: benchCli,
   forwarding: () => benchForwarding(),
   ingest: () => benchIngest(),
+  'scale-out': () => benchScaleOut(),
 };
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));

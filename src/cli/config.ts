@@ -62,6 +62,22 @@ export const OPTIONS = {
   pollIntervalMs: { flags: '--poll-interval-ms <ms>', env: 'BILHETAGEM_POLL_INTERVAL_MS', kind: 'integer', default: 1000, description: 'how often an idle target looks for due rows' },
   claimSize: { flags: '--claim-size <n>', env: 'BILHETAGEM_CLAIM_SIZE', kind: 'integer', default: 100, description: 'most outbox rows one claim takes' },
   metricsPort: { flags: '--metrics-port <n>', env: 'BILHETAGEM_METRICS_PORT', kind: 'integer', description: "serve the worker's Prometheus /metrics on this port (default: none)" },
+  // scale-out: serve and worker on PostgreSQL and RabbitMQ (docs/guides/scaling-out.md)
+  store: {
+    flags: '--store <url|file>',
+    env: 'BILHETAGEM_STORE',
+    kind: 'string',
+    description: 'where records live: a postgres:// URL (?schema=<name> for another schema than "bilhetagem") or a SQLite file (default: --db)',
+  },
+  queue: { flags: '--queue <url>', env: 'BILHETAGEM_QUEUE', kind: 'string', description: 'hand accepted records to RabbitMQ (amqp://user:password@host:5672/vhost); `worker --queue` delivers them (default: none)' },
+  handoverMs: {
+    flags: '--handover-ms <ms>',
+    env: 'BILHETAGEM_HANDOVER_MS',
+    kind: 'integer',
+    default: 300000,
+    description: 'with --queue: how long a record handed to the queue may wait for a worker before it is published again',
+  },
+  prefetch: { flags: '--prefetch <n>', env: 'BILHETAGEM_PREFETCH', kind: 'integer', default: 50, description: 'worker with --queue: messages it holds at once per target (its concurrency limit)' },
 } as const satisfies Record<string, OptionDef>;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -108,7 +108,7 @@ describe('bilhetagem worker and replay', () => {
     const c = context({ LAGO_API_KEY: 'lago_key' });
     const running = await worker.startWorker(
       c.ctx,
-      { db: 'data/bilhetagem.db', logLevel: 'info', leaseMs: 60_000, pollIntervalMs: 50, claimSize: 100, metricsPort: 0 },
+      { db: 'data/bilhetagem.db', store: undefined, queue: undefined, prefetch: 16, logLevel: 'info', leaseMs: 60_000, pollIntervalMs: 50, claimSize: 100, metricsPort: 0 },
       { billing: { preset: 'http', url: `${url}/v1/charges` }, lago: { preset: 'lago', url, apiKey: '${LAGO_API_KEY}' } },
     );
     try {

@@ -1,23 +1,31 @@
 /**
- * `bilhetagem serve` (alias `start`): the ingest server on an embedded SQLite database. The only part of
- * the server that listens, handles signals and prints: SIGTERM/SIGINT drain (stop taking requests,
- * answer the ones in flight, commit, close), SIGHUP reloads the ruleset. On the first start with an
- * empty database it creates an admin account and a demo API key and prints them once, on stderr, never
- * through the logger.
+ * `bilhetagem serve` (alias `start`): the ingest server on an embedded SQLite database — or, one of many,
+ * on PostgreSQL (`--store postgres://...`) handing accepted records to RabbitMQ (`--queue`; see
+ * docs/guides/scaling-out.md). The only part of the server that listens, handles signals and prints:
+ * SIGTERM/SIGINT drain (stop taking requests, answer the ones in flight, commit, close), SIGHUP reloads
+ * the ruleset. On the first start with an empty database it creates an admin account and a demo API key
+ * and prints them once, on stderr, never through the logger.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { createSqliteStore } from '../../adapters/sqlite/index.ts';
 import type { SqliteStore, SqliteSynchronous } from '../../adapters/sqlite/index.ts';
+import { createPostgresStore } from '../../adapters/postgres/index.ts';
+import type { PostgresStore } from '../../adapters/postgres/index.ts';
+import { OptionsError } from '../../errors.ts';
+import { createAmqpQueue } from '../../queue/amqp/index.ts';
+import type { AmqpQueue } from '../../queue/amqp/index.ts';
+import { createRelay } from '../../queue/relay.ts';
+import type { Relay } from '../../queue/relay.ts';
 import { buildServer } from '../../server/build-server.ts';
 import { bootstrap } from '../../server/bootstrap.ts';
 import type { BootstrapResult } from '../../server/bootstrap.ts';
 import { createLogger } from '../../server/logger.ts';
 import type { ForwarderHandle } from '../../server/options.ts';
 import { addOptions, configSection, resolveOptions } from '../config.ts';
-import { adminRoutes, mappingTargets, outputsForTargets } from '../../forwarder/index.ts';
+import { adminRoutes, mappingTargets, outputsForTargets, resolveTargets } from '../../forwarder/index.ts';
 import type { Forwarder, TargetsConfig } from '../../forwarder/index.ts';
 import { authenticateAdmin } from '../../server/authenticate.ts';
 import { createRetention } from '../../ops/retention.ts';
@@ -29,13 +37,15 @@ import type { Resolved } from '../config.ts';
 import type { CliContext } from '../context.ts';
 
 const OPTIONS = ['db', 'port', 'host', 'rules', 'mappings', 'logLevel', 'watch', 'bodyLimit', 'maxBatch', 'rateLimit', 'rateBurst', 'synchronous', 'trustProxy', 'grpc', 'leaseMs', 'pollIntervalMs', 'claimSize'] as const;
-export type ServeOptions = Resolved<(typeof OPTIONS)[number]>;
+/** Beside --db: a PostgreSQL store and a RabbitMQ queue for running many servers (optional in ServeOptions, so `start` needs none). */
+const SCALE_OPTIONS = ['store', 'queue', 'handoverMs'] as const;
+export type ServeOptions = Resolved<(typeof OPTIONS)[number]> & Partial<Resolved<(typeof SCALE_OPTIONS)[number]>>;
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('serve')
     .description('run the ingest server: HTTP API, SQLite database, ruleset hot reload, and the forwarder for the configured targets');
-  addOptions(cmd, OPTIONS);
+  addOptions(cmd, [...OPTIONS, ...SCALE_OPTIONS]);
   addServeOnlyOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -45,13 +55,16 @@ SIGTERM or SIGINT drains and exits; SIGHUP reloads the ruleset. docs/guides/runn
 
 Example:
   $ bilhetagem serve
-  $ bilhetagem serve --port 9000 --db /var/lib/bilhetagem/bilhetagem.db --log-level warn`,
+  $ bilhetagem serve --port 9000 --db /var/lib/bilhetagem/bilhetagem.db --log-level warn
+  $ bilhetagem serve --store postgres://bilhetagem@db:5432/billing --queue amqp://bilhetagem@mq:5672   (one of many; see docs/guides/scaling-out.md)`,
   );
   cmd.action(async () => {
-    const o = resolveOptions(cmd, OPTIONS, ctx.env, ctx.cwd);
+    const o = resolveOptions(cmd, [...OPTIONS, ...SCALE_OPTIONS], ctx.env, ctx.cwd);
     const extra = serveOnlyOptions(cmd);
     // The same checks as `bilhetagem config check`: refuse to start on an error, naming the field.
-    await preflight(ctx, { ...o, ...extra, config: cmd.opts().config as string | undefined });
+    const spec = storeSpec(ctx, o);
+    const checkedStore = spec.kind === 'sqlite' ? { db: spec.filename, store: undefined } : { store: spec.connectionString };
+    await preflight(ctx, { ...o, ...checkedStore, ...extra, config: cmd.opts().config as string | undefined });
     const targets = configSection(cmd, 'targets', ctx.cwd) as TargetsConfig | undefined;
     const running = await startServer(ctx, o, { targets, ...extra });
     await running.closed;
@@ -80,7 +93,7 @@ export function serveOnlyOptions(cmd: Command): { retention?: string; archive?: 
 
 export interface RunningServer {
   app: FastifyInstance;
-  store: SqliteStore;
+  store: SqliteStore | PostgresStore;
   port: number;
   /** Drains and closes; idempotent. */
   stop(reason: string): Promise<void>;
@@ -94,13 +107,17 @@ export async function startServer(ctx: CliContext, o: ServeOptions, extras: Serv
   const given = 'start' in extras ? (extras as ForwarderHandle) : undefined;
   const { targets, retention: retentionAge, archive } = given ? ({} as ServeExtras) : (extras as ServeExtras);
   const hasTargets = targets !== undefined && Object.keys(targets).length > 0;
-  const filename = resolve(ctx.cwd, o.db);
-  mkdirSync(dirname(filename), { recursive: true });
+  const spec = storeSpec(ctx, o);
+  // For PostgreSQL, --db still places the default retention archive folder.
+  const filename = spec.kind === 'sqlite' ? spec.filename : resolve(ctx.cwd, o.db);
+  if (spec.kind === 'sqlite') mkdirSync(dirname(filename), { recursive: true });
   const logger = createLogger({ level: o.logLevel, destination: ctx.stdout }) as unknown as FastifyBaseLogger;
   // Start, drain and close are logged at info whatever --log-level says (unless silent): the listening
   // line, with the port, is what scripts and supervisors wait for.
   const lifecycle = o.logLevel === 'silent' ? logger : logger.child({}, { level: 'info' });
-  const store = createSqliteStore({ filename, synchronous: o.synchronous as SqliteSynchronous });
+  const store = await openStore(spec, o.synchronous);
+  let queue: AmqpQueue | undefined;
+  let relay: Relay | undefined;
   let app: FastifyInstance | undefined;
   // The forwarder has its own connection to the same file (see openForwarderStore: synchronous=NORMAL).
   let fwdStore: ReturnType<typeof openForwarderStore> | undefined;
@@ -109,26 +126,37 @@ export async function startServer(ctx: CliContext, o: ServeOptions, extras: Serv
   try {
     const first = await bootstrap(store);
     if (first) printCredentials(ctx, first);
-    if (hasTargets) {
-      fwdStore = openForwarderStore(filename);
-      fwd = forwarderFromConfig(ctx, fwdStore, targets, o, logger as never);
+    if (o.queue) {
+      // Many servers: each hands its outbox to RabbitMQ; `worker --queue` processes deliver (no forwarder here).
+      const handoverMs = o.handoverMs ?? 300_000;
+      for (const t of Object.values(hasTargets ? resolveTargets(targets, { env: ctx.env }) : {})) {
+        if (handoverMs <= 2 * t.adapter.timeoutMs) throw new OptionsError(`--handover-ms (${handoverMs}) must be more than twice the timeoutMs of target "${t.name}" (${t.adapter.timeoutMs})`, { option: 'handoverMs' });
+      }
+      queue = await createAmqpQueue({ url: o.queue, logger: logger as never });
+      relay = createRelay({ store, queue, targets: relayTargets(targets, resolve(ctx.cwd, o.mappings)), leaseMs: handoverMs, logger: logger as never });
+    } else if (hasTargets) {
+      if (spec.kind === 'sqlite') fwdStore = openForwarderStore(filename);
+      fwd = forwarderFromConfig(ctx, fwdStore ?? store, targets, o, logger as never);
     }
     const retention = retentionAge
       ? createRetention({ store, olderThan: retentionAge, logger: logger as never, archiveDir: archive ? resolve(ctx.cwd, archive) : defaultArchiveDir(filename) })
       : undefined;
     const forwarder: ForwarderHandle | undefined =
       given ??
-      (fwd || retention
+      (fwd || relay || retention
         ? {
             start: async () => {
               await fwd?.start();
+              await relay?.start();
               retention?.start();
             },
             stop: async () => {
               await retention?.stop();
+              await relay?.stop();
               await fwd?.stop();
             },
             ...(fwd ? { stats: () => fwd!.stats(), metrics: () => fwd!.metrics.render({ queue: false }) } : {}),
+            ...(relay ? { stats: () => relay!.stats() } : {}),
           }
         : undefined);
     app = await buildServer({
@@ -172,12 +200,13 @@ export async function startServer(ctx: CliContext, o: ServeOptions, extras: Serv
     await app?.close().catch(() => undefined);
     await store.close();
     await fwdStore?.close();
+    await queue?.close();
     throw error;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
   lifecycle.info(
-    { event: 'server:listening', port, host: o.host, db: filename, synchronous: o.synchronous, ruleset: app.bilhetagem.ruleset?.version, ...(grpc ? { grpcPort: grpc.port } : {}), ...(hasTargets ? { targets: Object.keys(targets) } : {}) },
+    { event: 'server:listening', port, host: o.host, db: describeStore(spec), synchronous: o.synchronous, ...(queue ? { queue: queue.options.broker } : {}), ruleset: app.bilhetagem.ruleset?.version, ...(grpc ? { grpcPort: grpc.port } : {}), ...(hasTargets ? { targets: Object.keys(targets) } : {}) },
     `listening on http://${o.host}:${port}${grpc ? ` and gRPC ${o.host}:${grpc.port}` : ''}`,
   );
 
@@ -194,6 +223,7 @@ export async function startServer(ctx: CliContext, o: ServeOptions, extras: Serv
         // Commits whatever the group commit still holds, then closes the file.
         await store.close();
         await fwdStore?.close();
+        await queue?.close();
         for (const [signal, handler] of handlers) process.off(signal, handler);
         lifecycle.info({ event: 'server:closed', reason }, 'closed');
         resolveClosed();
@@ -230,4 +260,44 @@ function printCredentials(ctx: CliContext, first: BootstrapResult): void {
     'Make more keys with: bilhetagem keys create --source <product> --name <name>',
   ];
   ctx.stderr.write(`\n${lines.join('\n')}\n\n`);
+}
+
+/** Where the records live, from --store (a postgres:// URL or a SQLite file) or else --db. */
+export type StoreSpec = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; connectionString: string; schema: string | undefined };
+
+export function storeSpec(ctx: Pick<CliContext, 'cwd'>, o: { db: string; store?: string | undefined }): StoreSpec {
+  const store = o.store?.trim();
+  if (!store) return { kind: 'sqlite', filename: resolve(ctx.cwd, o.db) };
+  if (/^postgres(ql)?:\/\//.test(store)) {
+    // `?schema=` is ours, not libpq's: take it out before pg sees the URL.
+    const url = new URL(store);
+    const schema = url.searchParams.get('schema') ?? undefined;
+    url.searchParams.delete('schema');
+    return { kind: 'postgres', connectionString: url.toString(), schema };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store)) throw new OptionsError(`--store must be a postgres:// URL or a SQLite file, got ${JSON.stringify(store.split('://')[0] + '://...')}`, { option: 'store' });
+  return { kind: 'sqlite', filename: resolve(ctx.cwd, store) };
+}
+
+/** Opens the store the spec names; pg is loaded only here, on first use. */
+export async function openStore(spec: StoreSpec, synchronous: string): Promise<SqliteStore | PostgresStore> {
+  if (spec.kind === 'sqlite') return createSqliteStore({ filename: spec.filename, synchronous: synchronous as SqliteSynchronous });
+  return createPostgresStore({ connectionString: spec.connectionString, ...(spec.schema ? { schema: spec.schema } : {}) });
+}
+
+/** For logs: the SQLite file, or the PostgreSQL URL without its password, and the schema. */
+export function describeStore(spec: StoreSpec): string {
+  if (spec.kind === 'sqlite') return spec.filename;
+  const url = new URL(spec.connectionString);
+  url.password = '';
+  url.search = '';
+  return `${url.toString()} (schema "${spec.schema ?? 'bilhetagem'}")`;
+}
+
+/** The relay's targets: the configured ones, or (with none configured) every mapping folder, which is then what names the outbox rows. */
+function relayTargets(targets: TargetsConfig | undefined, mappings: string): string[] {
+  if (targets && Object.keys(targets).length > 0) return Object.keys(targets);
+  return readdirSync(mappings, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(d.name))
+    .map((d) => d.name);
 }

@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createSqliteStore } from '../../adapters/sqlite/index.ts';
 import type { SqliteStore } from '../../adapters/sqlite/index.ts';
@@ -16,12 +15,17 @@ import { createForwarder } from '../../forwarder/index.ts';
 import type { Forwarder, Logger, TargetsConfig } from '../../forwarder/index.ts';
 import { StoreOpenError } from '../../ports/errors.ts';
 import type { OutboxStore } from '../../ports/store.ts';
+import type { PostgresStore } from '../../adapters/postgres/index.ts';
+import { createAmqpQueue } from '../../queue/amqp/index.ts';
+import type { AmqpQueue } from '../../queue/amqp/index.ts';
+import { createQueueWorker } from '../../queue/worker.ts';
+import { describeStore, openStore, storeSpec } from './serve.ts';
 import { createLogger } from '../../server/logger.ts';
 import { addOptions, configSection, resolveOptions } from '../config.ts';
 import type { Resolved } from '../config.ts';
 import type { CliContext } from '../context.ts';
 
-const OPTIONS = ['db', 'logLevel', 'leaseMs', 'pollIntervalMs', 'claimSize', 'metricsPort'] as const;
+const OPTIONS = ['db', 'store', 'queue', 'prefetch', 'logLevel', 'leaseMs', 'pollIntervalMs', 'claimSize', 'metricsPort'] as const;
 export type WorkerOptions = Resolved<(typeof OPTIONS)[number]>;
 
 export function register(program: Command, ctx: CliContext): void {
@@ -35,7 +39,8 @@ in it is read from the environment. Logs are JSON lines on stdout. SIGTERM or SI
 
 Example:
   $ LAGO_API_KEY=... bilhetagem worker --db data/bilhetagem.db
-  $ bilhetagem worker --metrics-port 9464 --log-level warn`,
+  $ bilhetagem worker --metrics-port 9464 --log-level warn
+  $ bilhetagem worker --store postgres://bilhetagem@db:5432/billing --queue amqp://bilhetagem@mq:5672 --prefetch 50`,
   );
   cmd.action(async () => {
     const o = resolveOptions(cmd, OPTIONS, ctx.env, ctx.cwd);
@@ -83,7 +88,7 @@ export function openForwarderStore(filename: string): SqliteStore {
 
 export interface RunningWorker {
   forwarder: Forwarder;
-  store: SqliteStore;
+  store: SqliteStore | PostgresStore;
   /** The /metrics port, when --metrics-port was given. */
   metricsPort: number | undefined;
   /** Drains and closes; idempotent. */
@@ -93,15 +98,20 @@ export interface RunningWorker {
 
 /** Opens the database, starts the forwarder (and the metrics endpoint), installs the signal handlers. */
 export async function startWorker(ctx: CliContext, o: WorkerOptions, targets: TargetsConfig): Promise<RunningWorker> {
-  const filename = resolve(ctx.cwd, o.db);
-  if (!existsSync(filename)) throw new StoreOpenError(filename, new Error('no such file (start the server once, or pass --db)'));
+  const spec = storeSpec(ctx, o);
+  if (spec.kind === 'sqlite' && !existsSync(spec.filename)) throw new StoreOpenError(spec.filename, new Error('no such file (start the server once, or pass --db)'));
   const logger = createLogger({ level: o.logLevel, destination: ctx.stdout });
-  const store = openForwarderStore(filename);
+  const store = spec.kind === 'sqlite' ? openForwarderStore(spec.filename) : await openStore(spec, 'NORMAL');
+  let queue: AmqpQueue | undefined;
   let forwarder: Forwarder;
   let metrics: Server | undefined;
   let metricsPort: number | undefined;
   try {
-    forwarder = forwarderFromConfig(ctx, store, targets, o, logger);
+    if (o.queue) {
+      // Fed by the queue the servers' relays publish to, instead of claiming from the outbox.
+      queue = await createAmqpQueue({ url: o.queue, logger });
+      forwarder = createQueueWorker({ store, queue, targets, env: ctx.env, prefetch: o.prefetch, logger });
+    } else forwarder = forwarderFromConfig(ctx, store, targets, o, logger);
     if (o.metricsPort !== undefined) {
       metrics = metricsServer(forwarder);
       await new Promise<void>((ok, fail) => {
@@ -114,10 +124,11 @@ export async function startWorker(ctx: CliContext, o: WorkerOptions, targets: Ta
     await forwarder.start();
   } catch (error) {
     metrics?.close();
+    await queue?.close();
     await store.close();
     throw error;
   }
-  logger.info({ event: 'worker:started', db: filename, worker: forwarder.options.worker, targets: Object.keys(forwarder.targets), metricsPort }, 'forwarding');
+  logger.info({ event: 'worker:started', db: describeStore(spec), ...(queue ? { queue: queue.options.broker } : {}), worker: forwarder.options.worker, targets: Object.keys(forwarder.targets), metricsPort }, 'forwarding');
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -129,6 +140,7 @@ export async function startWorker(ctx: CliContext, o: WorkerOptions, targets: Ta
         await forwarder.stop();
       } finally {
         metrics?.close();
+        await queue?.close();
         await store.close();
         for (const [signal, handler] of handlers) process.off(signal, handler);
         logger.info({ event: 'worker:stopped', reason, targets: forwarder.stats().targets }, 'stopped');
