@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/adapters/sqlite/index.ts';
 import { issueApiKey } from '../../src/auth/issue-key.ts';
 import * as serve from '../../src/cli/commands/serve.ts';
-import { describeStore, storeSpec } from '../../src/cli/commands/serve.ts';
+import { describeStore, storeSpec } from '../../src/cli/store.ts';
 import type { CliContext } from '../../src/cli/context.ts';
 import { deletePrefix, expectCode, lockBroker, waitFor } from '../queue/support.ts';
 import { RABBITMQ_URL, requireService } from '../support/services.ts';

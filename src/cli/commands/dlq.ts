@@ -3,19 +3,15 @@
  * in the outbox (the dead letter stays, marked retried) and a running forwarder sends it again; nothing is
  * deleted, and nothing counts as delivered until the target confirms.
  */
-import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { createSqliteStore } from '../../adapters/sqlite/index.ts';
-import type { SqliteStore } from '../../adapters/sqlite/index.ts';
 import { parseTimeRange, resolveDeadLetters, showDeadLetter } from '../../forwarder/index.ts';
 import type { DeadLetterSelection } from '../../forwarder/index.ts';
-import { StoreOpenError } from '../../ports/errors.ts';
 import type { DeadLetter, DeadLetterFilter, DeadLetterStatus } from '../../ports/store.ts';
 import { addOptions, resolveOptions } from '../config.ts';
 import type { CliContext } from '../context.ts';
+import { withStore } from '../store.ts';
 import { markFailed } from '../context.ts';
 import { inline, plural, printJson, println, table } from '../output.ts';
 
@@ -59,7 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
   list.action(async (flags: FilterFlags & { status: DeadLetterStatus; limit: number; cursor?: string }) => {
     const o = resolveOptions(list, OPTIONS, ctx.env, ctx.cwd);
     const filter = filterOf(flags);
-    await withStore(ctx, o.db, async (store) => {
+    await withStore(ctx, o.db, false, async (store) => {
       const page = await store.listDeadLetters({ ...filter, status: flags.status, limit: flags.limit, ...(flags.cursor ? { cursor: flags.cursor } : {}) });
       if (o.format === 'json') return printJson(ctx.stdout, page);
       if (page.items.length === 0) return println(ctx.stdout, `no ${flags.status} dead letters${Object.keys(filter).length ? ' matching the filters' : ''}`);
@@ -78,7 +74,7 @@ export function register(program: Command, ctx: CliContext): void {
   addOptions(show, OPTIONS);
   show.action(async (id: string) => {
     const o = resolveOptions(show, OPTIONS, ctx.env, ctx.cwd);
-    await withStore(ctx, o.db, async (store) => {
+    await withStore(ctx, o.db, false, async (store) => {
       const v = await showDeadLetter(store, id);
       if (o.format === 'json') return printJson(ctx.stdout, v);
       const d = v.deadLetter;
@@ -121,7 +117,7 @@ export function register(program: Command, ctx: CliContext): void {
       const o = resolveOptions(cmd, OPTIONS, ctx.env, ctx.cwd);
       const selection: DeadLetterSelection = ids.length > 0 ? { ids } : { filter: filterOf(flags), all: flags.all === true };
       const by = flags.by ?? actor();
-      await withStore(ctx, o.db, async (store) => {
+      await withStore(ctx, o.db, false, async (store) => {
         const out = await resolveDeadLetters(store, action, selection, { at: new Date(), by });
         if (out.resolved.length > 0) {
           await store.appendAudit({ actor: by, action: `dead-letter.${action}`, after: { selection, ids: out.resolved.map((d: DeadLetter) => d.id) }, at: new Date() });
@@ -136,17 +132,6 @@ export function register(program: Command, ctx: CliContext): void {
   }
 }
 
-/** Opens an existing database (a missing file is an error: there is nothing to look at). */
-export async function withStore(ctx: CliContext, db: string, work: (store: SqliteStore) => Promise<void>): Promise<void> {
-  const filename = resolve(ctx.cwd, db);
-  if (!existsSync(filename)) throw new StoreOpenError(filename, new Error('no such file (start the server once, or pass --db)'));
-  const store = createSqliteStore({ filename });
-  try {
-    await work(store);
-  } finally {
-    await store.close();
-  }
-}
 
 export function actor(): string {
   try {

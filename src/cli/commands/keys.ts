@@ -3,18 +3,14 @@
  * (alone on stdout, so `KEY=$(bilhetagem keys create ...)` works) and only its hash is stored. Revoking
  * takes effect at the server's next request: keys are never cached.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createSqliteStore } from '../../adapters/sqlite/index.ts';
-import type { SqliteStore } from '../../adapters/sqlite/index.ts';
 import { issueApiKey } from '../../auth/issue-key.ts';
 import { ADMIN_SCOPE, ALL_SOURCES } from '../../auth/scopes.ts';
 import { OptionsError } from '../../errors.ts';
-import { StoreOpenError } from '../../ports/errors.ts';
 import { addOptions, resolveOptions } from '../config.ts';
 import type { CliContext } from '../context.ts';
+import { withStore } from '../store.ts';
 import { println, printJson, table } from '../output.ts';
 
 const OPTIONS = ['db', 'format'] as const;
@@ -78,19 +74,6 @@ export function register(program: Command, ctx: CliContext): void {
   });
 }
 
-async function withStore(ctx: CliContext, db: string, create: boolean, work: (store: SqliteStore) => Promise<void>): Promise<void> {
-  const filename = resolve(ctx.cwd, db);
-  if (!existsSync(filename)) {
-    if (!create) throw new StoreOpenError(filename, new Error('no such file (start the server once, or pass --db)'));
-    mkdirSync(dirname(filename), { recursive: true });
-  }
-  const store = createSqliteStore({ filename });
-  try {
-    await work(store);
-  } finally {
-    await store.close();
-  }
-}
 
 function actor(): string {
   try {

@@ -10,9 +10,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { createSqliteStore } from '../../adapters/sqlite/index.ts';
-import type { SqliteStore, SqliteSynchronous } from '../../adapters/sqlite/index.ts';
-import { createPostgresStore } from '../../adapters/postgres/index.ts';
+import type { SqliteStore } from '../../adapters/sqlite/index.ts';
 import type { PostgresStore } from '../../adapters/postgres/index.ts';
 import { OptionsError } from '../../errors.ts';
 import { createAmqpQueue } from '../../queue/amqp/index.ts';
@@ -25,6 +23,7 @@ import type { BootstrapResult } from '../../server/bootstrap.ts';
 import { createLogger } from '../../server/logger.ts';
 import type { ForwarderHandle } from '../../server/options.ts';
 import { addOptions, configSection, resolveOptions } from '../config.ts';
+import { describeStore, openStore, storeSpec } from '../store.ts';
 import { adminRoutes, mappingTargets, outputsForTargets, resolveTargets } from '../../forwarder/index.ts';
 import type { Forwarder, TargetsConfig } from '../../forwarder/index.ts';
 import { authenticateAdmin } from '../../server/authenticate.ts';
@@ -260,38 +259,6 @@ function printCredentials(ctx: CliContext, first: BootstrapResult): void {
     'Make more keys with: bilhetagem keys create --source <product> --name <name>',
   ];
   ctx.stderr.write(`\n${lines.join('\n')}\n\n`);
-}
-
-/** Where the records live, from --store (a postgres:// URL or a SQLite file) or else --db. */
-export type StoreSpec = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; connectionString: string; schema: string | undefined };
-
-export function storeSpec(ctx: Pick<CliContext, 'cwd'>, o: { db: string; store?: string | undefined }): StoreSpec {
-  const store = o.store?.trim();
-  if (!store) return { kind: 'sqlite', filename: resolve(ctx.cwd, o.db) };
-  if (/^postgres(ql)?:\/\//.test(store)) {
-    // `?schema=` is ours, not libpq's: take it out before pg sees the URL.
-    const url = new URL(store);
-    const schema = url.searchParams.get('schema') ?? undefined;
-    url.searchParams.delete('schema');
-    return { kind: 'postgres', connectionString: url.toString(), schema };
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store)) throw new OptionsError(`--store must be a postgres:// URL or a SQLite file, got ${JSON.stringify(store.split('://')[0] + '://...')}`, { option: 'store' });
-  return { kind: 'sqlite', filename: resolve(ctx.cwd, store) };
-}
-
-/** Opens the store the spec names; pg is loaded only here, on first use. */
-export async function openStore(spec: StoreSpec, synchronous: string): Promise<SqliteStore | PostgresStore> {
-  if (spec.kind === 'sqlite') return createSqliteStore({ filename: spec.filename, synchronous: synchronous as SqliteSynchronous });
-  return createPostgresStore({ connectionString: spec.connectionString, ...(spec.schema ? { schema: spec.schema } : {}) });
-}
-
-/** For logs: the SQLite file, or the PostgreSQL URL without its password, and the schema. */
-export function describeStore(spec: StoreSpec): string {
-  if (spec.kind === 'sqlite') return spec.filename;
-  const url = new URL(spec.connectionString);
-  url.password = '';
-  url.search = '';
-  return `${url.toString()} (schema "${spec.schema ?? 'bilhetagem'}")`;
 }
 
 /** The relay's targets: the configured ones, or (with none configured) every mapping folder, which is then what names the outbox rows. */

@@ -4,18 +4,14 @@
  * is printed once, alone on stdout (so `PW=$(bilhetagem users add ana)` works); only its scrypt hash is
  * stored. `--password-stdin` takes one instead.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { createSqliteStore } from '../../adapters/sqlite/index.ts';
-import type { SqliteStore } from '../../adapters/sqlite/index.ts';
 import { createAccount, removeAccount, resetPassword, setRole } from '../../admin/accounts.ts';
 import { ROLES } from '../../admin/roles.ts';
-import { StoreOpenError } from '../../ports/errors.ts';
 import { addOptions, resolveOptions } from '../config.ts';
 import type { CliContext } from '../context.ts';
+import { withStore } from '../store.ts';
 import { println, printJson, table } from '../output.ts';
 import { readText } from '../shared.ts';
 
@@ -113,16 +109,3 @@ function change() {
   return { actor: who, at: new Date() };
 }
 
-async function withStore(ctx: CliContext, db: string, create: boolean, work: (store: SqliteStore) => Promise<void>): Promise<void> {
-  const filename = resolve(ctx.cwd, db);
-  if (!existsSync(filename)) {
-    if (!create) throw new StoreOpenError(filename, new Error('no such file (start the server once, or pass --db)'));
-    mkdirSync(dirname(filename), { recursive: true });
-  }
-  const store = createSqliteStore({ filename });
-  try {
-    await work(store);
-  } finally {
-    await store.close();
-  }
-}

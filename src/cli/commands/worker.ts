@@ -19,7 +19,7 @@ import type { PostgresStore } from '../../adapters/postgres/index.ts';
 import { createAmqpQueue } from '../../queue/amqp/index.ts';
 import type { AmqpQueue } from '../../queue/amqp/index.ts';
 import { createQueueWorker } from '../../queue/worker.ts';
-import { describeStore, openStore, storeSpec } from './serve.ts';
+import { describeStore, openStore, storeSpec } from '../store.ts';
 import { createLogger } from '../../server/logger.ts';
 import { addOptions, configSection, resolveOptions } from '../config.ts';
 import type { Resolved } from '../config.ts';

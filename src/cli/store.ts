@@ -1,0 +1,63 @@
+/**
+ * Opening the store from the CLI: one place for what --db and --store mean, shared by serve, worker and the
+ * commands that read or change the database (keys, users, dlq, replay).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createSqliteStore } from '../adapters/sqlite/index.ts';
+import type { SqliteStore, SqliteSynchronous } from '../adapters/sqlite/index.ts';
+import { createPostgresStore } from '../adapters/postgres/index.ts';
+import type { PostgresStore } from '../adapters/postgres/index.ts';
+import { OptionsError } from '../errors.ts';
+import { StoreOpenError } from '../ports/errors.ts';
+import type { CliContext } from './context.ts';
+
+/** Where the records live, from --store (a postgres:// URL or a SQLite file) or else --db. */
+export type StoreSpec = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; connectionString: string; schema: string | undefined };
+
+export function storeSpec(ctx: Pick<CliContext, 'cwd'>, o: { db: string; store?: string | undefined }): StoreSpec {
+  const store = o.store?.trim();
+  if (!store) return { kind: 'sqlite', filename: resolve(ctx.cwd, o.db) };
+  if (/^postgres(ql)?:\/\//.test(store)) {
+    // `?schema=` is ours, not libpq's: take it out before pg sees the URL.
+    const url = new URL(store);
+    const schema = url.searchParams.get('schema') ?? undefined;
+    url.searchParams.delete('schema');
+    return { kind: 'postgres', connectionString: url.toString(), schema };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store)) throw new OptionsError(`--store must be a postgres:// URL or a SQLite file, got ${JSON.stringify(store.split('://')[0] + '://...')}`, { option: 'store' });
+  return { kind: 'sqlite', filename: resolve(ctx.cwd, store) };
+}
+
+/** Opens the store the spec names; pg is loaded only here, on first use. */
+export async function openStore(spec: StoreSpec, synchronous: string): Promise<SqliteStore | PostgresStore> {
+  if (spec.kind === 'sqlite') return createSqliteStore({ filename: spec.filename, synchronous: synchronous as SqliteSynchronous });
+  return createPostgresStore({ connectionString: spec.connectionString, ...(spec.schema ? { schema: spec.schema } : {}) });
+}
+
+/** For logs: the SQLite file, or the PostgreSQL URL without its password, and the schema. */
+export function describeStore(spec: StoreSpec): string {
+  if (spec.kind === 'sqlite') return spec.filename;
+  const url = new URL(spec.connectionString);
+  url.password = '';
+  url.search = '';
+  return `${url.toString()} (schema "${spec.schema ?? 'bilhetagem'}")`;
+}
+
+/**
+ * Runs `work` with the SQLite database at --db and closes it after. A missing file is an error (there is
+ * nothing to look at) unless `create` is set, for commands that may be the first to touch the database.
+ */
+export async function withStore(ctx: Pick<CliContext, 'cwd'>, db: string, create: boolean, work: (store: SqliteStore) => Promise<void>): Promise<void> {
+  const filename = resolve(ctx.cwd, db);
+  if (!existsSync(filename)) {
+    if (!create) throw new StoreOpenError(filename, new Error('no such file (start the server once, or pass --db)'));
+    mkdirSync(dirname(filename), { recursive: true });
+  }
+  const store = createSqliteStore({ filename });
+  try {
+    await work(store);
+  } finally {
+    await store.close();
+  }
+}
