@@ -1,8 +1,7 @@
 /**
  * A server with the admin panel for the tests: the ingest server (src/server) and the panel plugin on one
  * Fastify app, over a memory store by default, with three accounts (admin, operator, viewer) and an API
- * key for records. The ruleset holder is the server's own when it can swap; otherwise `testHolder`, which
- * loads from the files like the server's and adds the swap the panel needs.
+ * key for records.
  */
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -12,80 +11,21 @@ import { adminPanel } from '../../src/admin/index.ts';
 import type { AdminPanelOptions, ForwarderView } from '../../src/admin/index.ts';
 import { issueApiKey } from '../../src/auth/index.ts';
 import { hashPassword } from '../../src/auth/passwords.ts';
-import { parseRuleset, rulesetVersion } from '../../src/core/ruleset/parse-ruleset.ts';
-import type { Ruleset, RulesetFile } from '../../src/core/ruleset/types.ts';
-import { readRulesetFiles } from '../../src/loaders/load-ruleset.ts';
-import { createPipeline } from '../../src/pipeline.ts';
-import type { PipelineOptions } from '../../src/pipeline.ts';
 import type { Store } from '../../src/ports/store.ts';
 import type { InsightStore } from '../../src/ports/insight-store.ts';
-import { bilhetagemServer, createServerState, resolveServerOptions, SERVER_DEFAULTS } from '../../src/server/index.ts';
+import { bilhetagemServer, createServerState, resolveServerOptions } from '../../src/server/index.ts';
 import type { ServerOptions } from '../../src/server/index.ts';
-import type { ActiveRuleset, ReloadFailure, ReloadOutcome, RulesetHolder } from '../../src/server/ruleset-holder.ts';
+import type { RulesetHolder } from '../../src/server/ruleset-holder.ts';
 import { MAPPINGS_DIR, RULES_DIR } from '../support/ruleset.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 export const USERS = ['admin', 'operator', 'viewer'] as const;
 export type TestUser = (typeof USERS)[number];
 
-type Swappable = RulesetHolder & { swap(ruleset: Ruleset, trigger: string): Promise<ReloadOutcome> };
-
-/**
- * A ruleset holder like the server's (loads rules/ and mappings/, refuses a bad one and keeps the old,
- * records every activation with its files) plus `swap`, which puts a parsed ruleset in service the same way.
- */
-export function testHolder(o: { rules: string; mappings: string; store: Store; clock: () => number; pipeline?: Omit<PipelineOptions, 'clock'> }): Swappable {
-  let current: ActiveRuleset | undefined;
-  let lastFailure: ReloadFailure | undefined;
-  const reloads = { ok: 0, failed: 0 };
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work);
-    queue = next.catch(() => undefined);
-    return next;
-  };
-
-  async function put(ruleset: Ruleset, files: RulesetFile[], trigger: string): Promise<ReloadOutcome> {
-    const previous = current?.version;
-    if (current?.version === ruleset.version) return { changed: false, version: ruleset.version, previous };
-    const pipeline = createPipeline(ruleset, { ...o.pipeline, clock: o.clock });
-    const [latest] = await o.store.listRulesetVersions();
-    if (latest?.version !== pipeline.version) await o.store.saveRulesetVersion({ version: pipeline.version, files: Object.fromEntries(files.map((f) => [f.path, f.content])), activatedBy: trigger, at: new Date(o.clock()) });
-    current = { pipeline, version: pipeline.version, name: ruleset.name, loadedAt: new Date(o.clock()) };
-    reloads.ok += 1;
-    return { changed: true, version: pipeline.version, previous };
-  }
-
-  return {
-    get current() {
-      return current;
-    },
-    get lastFailure() {
-      return lastFailure;
-    },
-    reloads,
-    reload: (trigger) =>
-      serial(async () => {
-        try {
-          const files = await readRulesetFiles({ rules: o.rules, mappings: o.mappings });
-          if (current && rulesetVersion(files) === current.version) return { changed: false, version: current.version, previous: current.version };
-          const out = await put(parseRuleset(files), files, trigger);
-          lastFailure = undefined;
-          return out;
-        } catch (error) {
-          reloads.failed += 1;
-          lastFailure = { at: new Date(o.clock()), trigger, error: { code: (error as { code?: string }).code ?? 'BLH_ERR_INTERNAL', message: (error as Error).message } };
-          throw error;
-        }
-      }),
-    swap: (ruleset, trigger) => serial(() => put(ruleset, ruleset.files, trigger)),
-  };
-}
-
 export interface PanelServer {
   app: FastifyInstance;
   store: Store & InsightStore;
-  holder: RulesetHolder & { swap?: Swappable['swap'] };
+  holder: RulesetHolder;
   /** An API key for every source. */
   key: string;
   /** Logs in and answers a client that sends the session cookie and the CSRF token. */
@@ -115,16 +55,12 @@ export async function panelServer(
   const logger = silent();
   const panel: Partial<AdminPanelOptions> = { clock, logger, sampleIntervalMs: 0, cacheMs: 0, ...(options.forwarder ? { forwarder: options.forwarder } : {}), ...(options.server?.pipeline ? { pipeline: options.server.pipeline } : {}), ...options.admin };
   // Mounted inside the server's own context (its `extend` hook), where the server is meant to mount it.
-  let holder: RulesetHolder | undefined;
-  const extend = (app: FastifyInstance) => app.register(adminPanel, { ...panel, store, rulesets: holder! });
-  // Once buildServer mounts the panel itself (a server option `admin`), it is turned off here: these tests mount their own.
-  const own = 'admin' in SERVER_DEFAULTS ? ({ admin: false } as Partial<ServerOptions>) : {};
-  const state = await createServerState(resolveServerOptions({ store, rules, mappings, clock, logger, docs: false, rateLimit: false, extend, ...own, ...options.server }));
-  holder = state.holder;
-  if (typeof (state.holder as Partial<Swappable>).swap !== 'function') {
-    holder = state.holder = testHolder({ rules, mappings, store, clock, pipeline: options.server?.pipeline });
-    await state.holder.reload('startup');
-  }
+  // The holder exists once the state does; the plugin is registered after that, when the app is built.
+  const late: { holder?: RulesetHolder } = {};
+  const extend = (app: FastifyInstance) => app.register(adminPanel, { ...panel, store, rulesets: late.holder! });
+  // buildServer mounts the panel itself; these tests mount their own with test options, so the server's is off.
+  const state = await createServerState(resolveServerOptions({ store, rules, mappings, clock, logger, docs: false, rateLimit: false, extend, admin: false, ...options.server }));
+  late.holder = state.holder;
   const app = Fastify({ loggerInstance: logger, trustProxy: options.server?.trustProxy ?? false });
   await app.register(bilhetagemServer, { state });
   await app.ready();
