@@ -7,6 +7,8 @@ import { benchCli } from './cli.ts';
 import { benchForwarding } from './forwarding.ts';
 import { benchIngest } from './ingest.ts';
 import { benchScaleOut } from './scale-out.ts';
+import { benchStoreIngest } from './store-ingest.ts';
+import { benchStorePostgres } from './store-postgres.ts';
 
 const cases: Record<string, () => Promise<unknown>> = {
   pipeline: benchPipeline,
@@ -14,6 +16,8 @@ const cases: Record<string, () => Promise<unknown>> = {
   forwarding: () => benchForwarding(),
   ingest: () => benchIngest(),
   'scale-out': () => benchScaleOut(),
+  store: () => benchStoreIngest(),
+  'store-postgres': () => benchStorePostgres(),
 };
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));

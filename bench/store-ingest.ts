@@ -15,34 +15,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createSqliteStore } from '../src/adapters/sqlite/index.js';
 import type { SqliteStore } from '../src/adapters/sqlite/index.js';
-import type { IngestItem } from '../src/ports/store.js';
-
-let next = 0;
-
-function record(): IngestItem {
-  const id = `rec-${++next}`;
-  const payload = {
-    specversion: '1.0',
-    id,
-    source: 'telecom/voice',
-    type: 'call.completed',
-    time: '2025-03-01T12:00:00Z',
-    subject: 'customer-4711',
-    data: { seconds: 187, from: '+351210000000', to: '+351910000000', plan: 'business-100', region: 'pt-lis' },
-  };
-  return {
-    source: payload.source,
-    id,
-    type: payload.type,
-    subject: payload.subject,
-    payload,
-    payloadHash: `sha256-${id}`,
-    verdict: 'accepted',
-    rulesetVersion: 'sha256-rules',
-    receivedAt: new Date(),
-    outputs: { lago: { transaction_id: id, external_subscription_id: 'customer-4711', code: 'voice_seconds', properties: { seconds: 187 } } },
-  };
-}
+import { batches, concurrentCallers, oneAtATime } from './store-load.js';
 
 interface Result {
   name: string;
@@ -64,26 +37,6 @@ async function measure(dir: string, name: string, records: number, run: (store: 
     await store.close();
   }
 }
-
-const oneAtATime = async (store: SqliteStore, records: number) => {
-  for (let i = 0; i < records; i++) await store.ingest([record()]);
-};
-
-const concurrentCallers = (callers: number) => async (store: SqliteStore, records: number) => {
-  let left = records;
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      while (left > 0) {
-        left -= 1;
-        await store.ingest([record()]);
-      }
-    }),
-  );
-};
-
-const batches = (size: number) => async (store: SqliteStore, records: number) => {
-  for (let done = 0; done < records; done += size) await store.ingest(Array.from({ length: Math.min(size, records - done) }, record));
-};
 
 export async function benchStoreIngest(scale = 1): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bilhetagem-bench-'));

@@ -18,62 +18,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createPostgresStore } from '../src/adapters/postgres/index.js';
 import { createSqliteStore } from '../src/adapters/sqlite/index.js';
-import type { IngestItem, Store } from '../src/ports/store.js';
+import type { Store } from '../src/ports/store.js';
+import { batches, concurrentCallers, oneAtATime, type Run } from './store-load.js';
 
 const POSTGRES_URL = process.env.BILHETAGEM_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-let next = 0;
-
-function record(): IngestItem {
-  const id = `rec-${++next}`;
-  const payload = {
-    specversion: '1.0',
-    id,
-    source: 'telecom/voice',
-    type: 'call.completed',
-    time: '2025-03-01T12:00:00Z',
-    subject: 'customer-4711',
-    data: { seconds: 187, from: '+351210000000', to: '+351910000000', plan: 'business-100', region: 'pt-lis' },
-  };
-  return {
-    source: payload.source,
-    id,
-    type: payload.type,
-    subject: payload.subject,
-    payload,
-    payloadHash: `sha256-${id}`,
-    verdict: 'accepted',
-    rulesetVersion: 'sha256-rules',
-    receivedAt: new Date(),
-    outputs: { lago: { transaction_id: id, external_subscription_id: 'customer-4711', code: 'voice_seconds', properties: { seconds: 187 } } },
-  };
-}
-
-type Run = (store: Store, records: number) => Promise<void>;
-
-const oneAtATime: Run = async (store, records) => {
-  for (let i = 0; i < records; i++) await store.ingest([record()]);
-};
-
-const concurrentCallers =
-  (callers: number): Run =>
-  async (store, records) => {
-    let left = records;
-    await Promise.all(
-      Array.from({ length: callers }, async () => {
-        while (left > 0) {
-          left -= 1;
-          await store.ingest([record()]);
-        }
-      }),
-    );
-  };
-
-const batches =
-  (size: number): Run =>
-  async (store, records) => {
-    for (let done = 0; done < records; done += size) await store.ingest(Array.from({ length: Math.min(size, records - done) }, record));
-  };
 
 interface Measured {
   rate: number;
