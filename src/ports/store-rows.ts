@@ -6,6 +6,7 @@
 import type { RejectionError } from '../types.js';
 import type { AccountInfo, ApiKeyInfo, StoredAuditEntry } from './admin-store.js';
 import { parseJson, toDate } from './store-input.js';
+import type { PreparedIngestItem } from './store-input.js';
 import type {
   AttemptOutcome,
   ClaimedDelivery,
@@ -15,24 +16,11 @@ import type {
   DeliveryStatus,
   Rejection,
   StoredRecord,
-  StoredVerdict,
   TargetState,
 } from './store.js';
 
-export interface RecordRow {
-  seq: number;
-  source: string;
-  id: string;
-  type: string;
-  subject: string | null;
-  payload: string;
-  payloadHash: string;
-  verdict: StoredVerdict;
-  code: string | null;
-  message: string | null;
-  rulesetVersion: string;
-  receivedAt: number;
-}
+/** A records row as the SQL adapters read it: what ingest prepared (but its outputs, which are outbox rows), and its sequence number. */
+export type RecordRow = Omit<PreparedIngestItem, 'outputs'> & { seq: number };
 
 export interface OutboxRow {
   id: number;
