@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
+import { voiceCall } from './util.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, '..', '..');
@@ -98,15 +99,7 @@ function askRss(child: ChildProcess): Promise<number> {
 
 let nextId = 0;
 function record() {
-  return {
-    specversion: '1.0',
-    id: `bench-${process.pid}-${++nextId}`,
-    source: 'voice-platform',
-    type: 'voice.call.completed',
-    time: new Date(Date.now() - 60_000).toISOString(),
-    subject: 'acme',
-    data: { duration_s: 187, from: '+5511987654321', to: '+5521912345678', direction: 'outbound', region: 'br-sp' },
-  };
+  return voiceCall(`bench-${process.pid}-${++nextId}`);
 }
 
 interface LoadResult {

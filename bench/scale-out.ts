@@ -29,6 +29,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
+import { voiceCall } from './util.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, '..', '..');
@@ -66,15 +67,7 @@ const worker = (args: string[], cwd: string) => spawnCli(join(ROOT, 'src/cli/mai
 let nextId = 0;
 const runId = randomBytes(3).toString('hex');
 function record() {
-  return {
-    specversion: '1.0',
-    id: `scale-${runId}-${++nextId}`,
-    source: 'voice-platform',
-    type: 'voice.call.completed',
-    time: new Date(Date.now() - 60_000).toISOString(),
-    subject: 'acme',
-    data: { duration_s: 187, from: '+5511987654321', to: '+5521912345678', direction: 'outbound', region: 'br-sp' },
-  };
+  return voiceCall(`scale-${runId}-${++nextId}`);
 }
 
 interface Run {

@@ -48,3 +48,16 @@ export function measureSync(fn: () => unknown, opsPerCall: number, ms = 2000): n
   }
   return (ops / (now - start)) * 1000;
 }
+
+/** A billable voice call of the default ruleset, a minute old: the record the HTTP benchmarks send. */
+export function voiceCall(id: string): Record<string, unknown> {
+  return {
+    specversion: '1.0',
+    id,
+    source: 'voice-platform',
+    type: 'voice.call.completed',
+    time: new Date(Date.now() - 60_000).toISOString(),
+    subject: 'acme',
+    data: { duration_s: 187, from: '+5511987654321', to: '+5521912345678', direction: 'outbound', region: 'br-sp' },
+  };
+}
