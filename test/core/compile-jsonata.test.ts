@@ -1,18 +1,9 @@
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
 import { BAIL, compileJsonata } from '../../src/core/compile-jsonata.ts';
+import { prng as mulberry32 } from '../support/corpus.ts';
 
 // Deterministic: every expression gets its own seeded stream, so a failure names a reproducible case.
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 type Rng = () => number;
 const pick = <T>(rng: Rng, list: readonly T[]): T => list[Math.floor(rng() * list.length)];
 

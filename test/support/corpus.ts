@@ -3,16 +3,10 @@
  * ones of many kinds (missing fields, wrong types, out-of-range and huge numbers, bad times, leap seconds,
  * unknown customers and types, unicode, prototype-polluting keys). Seeded, so every run sees the same.
  */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The mock biller's seeded generator (mulberry32): one implementation for faults, corpora and fuzzing.
+import { seededRandom } from '../../src/mock-biller/faults.ts';
+
+export const prng = seededRandom;
 
 export const CORPUS_NOW = Date.parse('2026-11-25T12:00:00Z');
 
