@@ -2,6 +2,7 @@ import { compileSchemas, schemaErrors } from './schema/compile-schemas.ts';
 import { compileRules, traceLeaves, type CompiledRuleSet, type ConditionNodeTrace, type LeafTrace } from './rules/compile-rules.ts';
 import { compileMappings, type CompiledMapping, type MappingLimits } from './mapping/compile-mappings.ts';
 import { createFactResolver, type Facts } from './facts.ts';
+import { mappingBindings } from './mapping/bindings.ts';
 import { PipelineCodes } from './codes.ts';
 import type { Ruleset, RuleDef } from './ruleset/types.ts';
 import type { Annotation, PipelineResult, RejectionError, ConditionTrace } from '../types.ts';
@@ -134,12 +135,7 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
   };
 
   const map = (record: unknown, plan: TypePlan, facts: Facts, annotations: Annotation[], nowMs: number): PipelineResult | Promise<PipelineResult> => {
-    const bindings: Record<string, unknown> = {
-      annotations: annotations.length === 0 ? NO_ANNOTATIONS : annotationBindings(annotations),
-      now: nowIso(nowMs),
-      time_ms: facts.time_ms,
-    };
-    for (const name of resolveFacts.lookupNames) bindings[name] = facts[name];
+    const bindings = mappingBindings(facts, annotations, nowIso(nowMs), resolveFacts.lookupNames);
     const outputs: Record<string, unknown> = {};
     let pending: Promise<unknown>[] | undefined;
     let pendingTargets: string[] | undefined;
@@ -238,7 +234,6 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
   };
 }
 
-const NO_ANNOTATIONS = Object.freeze({});
 const NO_FIRED: Annotation[] = [];
 
 function ruleError(rule: RuleDef, trace: ConditionNodeTrace): RejectionError {
@@ -264,12 +259,6 @@ function ruleError(rule: RuleDef, trace: ConditionNodeTrace): RejectionError {
   return err;
 }
 
-/** Non-verdict events, by type, as the mapping sees them: `$annotations.premium.rate_class`. */
-function annotationBindings(annotations: Annotation[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const a of annotations) if (!Object.hasOwn(out, a.type)) out[a.type] = a.params ?? {};
-  return out;
-}
 
 /** JSONata returns sequences (arrays with a `sequence` flag); outputs are plain JSON. */
 function normalise(v: unknown): unknown {

@@ -2,6 +2,7 @@ import { Engine, Operator } from 'json-rules-engine';
 import jsonata from 'jsonata';
 import { compileSchemas, schemaErrors } from './schema/compile-schemas.ts';
 import { createFactResolver } from './facts.ts';
+import { mappingBindings } from './mapping/bindings.ts';
 import { EXTRA_OPERATORS } from './rules/operators.ts';
 import { PipelineCodes } from './codes.ts';
 import { evaluateWithJsonata } from './jsonata-guard.ts';
@@ -75,10 +76,7 @@ export function buildReferencePipeline(ruleset: Ruleset, options: { targets: str
       const annotations: Annotation[] = fired
         .filter((r) => r.event.type !== 'reject' && r.event.type !== 'skip')
         .map((r) => (r.event.params ? { type: r.event.type, params: r.event.params, rule: r.name } : { type: r.event.type, rule: r.name }));
-      const byType: Record<string, unknown> = {};
-      for (const a of annotations) if (!Object.hasOwn(byType, a.type)) byType[a.type] = a.params ?? {};
-      const bindings: Record<string, unknown> = { annotations: byType, now: new Date(nowMs).toISOString(), time_ms: facts.time_ms };
-      for (const name of resolveFacts.lookupNames) bindings[name] = facts[name];
+      const bindings = mappingBindings(facts, annotations, new Date(nowMs).toISOString(), resolveFacts.lookupNames);
       const outputs: Record<string, unknown> = {};
       for (const target of options.targets) {
         if (!ruleset.mappings[target]?.[type as string]) continue;

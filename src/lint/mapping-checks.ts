@@ -9,6 +9,7 @@ import { problem, didYouMean, type LintProblem } from './types.ts';
 import { expressionLocator } from './expression-position.ts';
 import type { LintFileKind, ParsedFiles } from './files.ts';
 import type { RulesetModel } from './rule-analysis.ts';
+import { MAPPING_BINDINGS } from '../core/mapping/bindings.ts';
 
 type Node = Record<string, any>;
 
@@ -16,7 +17,7 @@ type Node = Record<string, any>;
  * Variables the pipeline binds for every mapping besides one per lookup fact (src/core/pipeline.ts `map`;
  * docs/guides/writing-mappings.md). Keep in step with the pipeline.
  */
-export const BUILTIN_BINDINGS = ['now', 'time_ms', 'annotations'];
+export const BUILTIN_BINDINGS: readonly string[] = MAPPING_BINDINGS;
 
 export function checkMappingFiles(parsed: ParsedFiles, kinds: Map<string, LintFileKind>, model: RulesetModel | undefined, out: LintProblem[]): { variablesUsed: Set<string> } {
   const variablesUsed = new Set<string>();
