@@ -12,40 +12,60 @@ const CUSTOMERS = new Map<string, { plan: string; status: string }>([
   ['umbrella', { plan: 'business', status: 'active' }],
 ]);
 
+const TYPES = new Set(['voice.call.completed', 'sms.sent', 'data.session.closed', 'storage.usage.hourly']);
+
 type Result = { verdict: 'accepted'; output: Record<string, unknown> } | { verdict: 'skipped'; code: string } | { verdict: 'rejected'; errors: string[] };
 
 function isObj(v: unknown): v is Record<string, any> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 const str = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 256;
+const nonEmpty = (v: unknown) => typeof v === 'string' && v.length > 0;
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** RFC 3339 date-time, with the calendar checked (2026-02-30 is no date). */
+function dateTime(s: unknown): boolean {
+  if (typeof s !== 'string') return false;
+  const m = DATE_TIME.exec(s);
+  if (!m) return false;
+  const y = +s.slice(0, 4);
+  const mo = +s.slice(5, 7);
+  const d = +s.slice(8, 10);
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= (mo === 2 && leap ? 29 : DAYS[mo - 1]) && +s.slice(11, 13) <= 23 && +s.slice(14, 16) <= 59 && +s.slice(17, 19) <= 60;
+}
 const int = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
+/** Half-even rounding on the decimal digits (shifting the exponent in the string, as JSONata's $round does). */
 function roundHalfEven(x: number, d: number): number {
-  const f = 10 ** d;
-  const y = x * f;
-  const r = Math.round(y);
-  return (Math.abs(y % 1) === 0.5 ? 2 * Math.round(y / 2) : r) / f;
+  let [m, e] = String(x).split('e');
+  let v = Number(`${m}e${e ? Number(e) + d : d}`);
+  let r = Math.round(v);
+  if (Math.abs(r - v) === 0.5 && Math.abs(r % 2) === 1) r -= 1;
+  [m, e] = String(r).split('e');
+  v = Number(`${m}e${e ? Number(e) - d : -d}`);
+  return Object.is(v, -0) ? 0 : v;
 }
 
 export function handwritten(r: unknown, nowMs: number): Result {
   if (!isObj(r)) return { verdict: 'rejected', errors: ['NOT_AN_OBJECT'] };
   const errors: string[] = [];
-  if (r.specversion !== '1.0' || !str(r.id) || !str(r.source) || !str(r.type) || !str(r.subject) || typeof r.time !== 'string' || !DATE_TIME.test(r.time) || !isObj(r.data)) {
-    return { verdict: 'rejected', errors: ['SCHEMA_VIOLATION'] };
-  }
+  const envelope = r.specversion === '1.0' && str(r.id) && str(r.source) && str(r.type) && str(r.subject) && dateTime(r.time) && isObj(r.data) &&
+    (r.datacontenttype === undefined || typeof r.datacontenttype === 'string') && (r.dataschema === undefined || typeof r.dataschema === 'string');
+  if (typeof r.type !== 'string' || !TYPES.has(r.type)) return { verdict: 'rejected', errors: envelope ? ['UNKNOWN_TYPE'] : ['UNKNOWN_TYPE', 'SCHEMA_VIOLATION'] };
+  if (!envelope) return { verdict: 'rejected', errors: ['SCHEMA_VIOLATION'] };
   const d = r.data;
   const keys = Object.keys(d);
   switch (r.type) {
     case 'voice.call.completed':
-      if (!int(d.duration_s, 0, 86400) || !E164.test(d.from) || !E164.test(d.to) || (d.direction !== 'inbound' && d.direction !== 'outbound') || !str(d.region) || keys.length !== 5) {
+      if (!int(d.duration_s, 0, 86400) || !E164.test(d.from) || !E164.test(d.to) || (d.direction !== 'inbound' && d.direction !== 'outbound') || !nonEmpty(d.region) || keys.length !== 5) {
         return { verdict: 'rejected', errors: ['SCHEMA_VIOLATION'] };
       }
       break;
     case 'sms.sent':
-      if (!int(d.segments, 1, 10) || !E164.test(d.to) || !str(d.region) || keys.length !== 3) return { verdict: 'rejected', errors: ['SCHEMA_VIOLATION'] };
+      if (!int(d.segments, 1, 10) || !E164.test(d.to) || !nonEmpty(d.region) || keys.length !== 3) return { verdict: 'rejected', errors: ['SCHEMA_VIOLATION'] };
       break;
     case 'data.session.closed':
-      if (!int(d.bytes, 0, Infinity) || !str(d.apn) || keys.length !== 2) return { verdict: 'rejected', errors: ['SCHEMA_VIOLATION'] };
+      if (!int(d.bytes, 0, Infinity) || !nonEmpty(d.apn) || keys.length !== 2) return { verdict: 'rejected', errors: ['SCHEMA_VIOLATION'] };
       break;
     case 'storage.usage.hourly':
       if (typeof d.gb !== 'number' || !(d.gb >= 0) || keys.length !== 1) return { verdict: 'rejected', errors: ['SCHEMA_VIOLATION'] };

@@ -7,6 +7,7 @@ import { PipelineCodes } from './codes.ts';
 import type { Ruleset, RuleDef } from './ruleset/types.ts';
 import type { Annotation, PipelineResult, RejectionError, ConditionTrace } from '../types.ts';
 import type { ValidateFunction } from 'ajv';
+import type { FastCheck } from './schema/fast-check.ts';
 
 export interface CoreOptions {
   targets: string[];
@@ -28,6 +29,8 @@ export interface Explanation {
 
 interface TypePlan {
   validate: ValidateFunction | undefined;
+  /** ajv's verdict without its error bookkeeping; trusted only when it says valid. */
+  check: FastCheck | undefined;
   rules: CompiledRuleSet;
   mappings: [target: string, mapping: CompiledMapping][];
   known: boolean;
@@ -52,12 +55,13 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
   for (const [type, def] of Object.entries(ruleset.types)) {
     plans.set(type, {
       validate: schemas.byType[type],
+      check: schemas.checks[type],
       rules: compileRules([...ruleset.commonRules, ...def.rules], ruleset.conditions),
       mappings: Object.entries(mappings[type]),
       known: true,
     });
   }
-  const unknownPlan: TypePlan = { validate: schemas.envelope, rules: compileRules([], {}), mappings: [], known: false };
+  const unknownPlan: TypePlan = { validate: schemas.envelope, check: undefined, rules: compileRules([], {}), mappings: [], known: false };
   const unknownTypeError = (type: unknown): RejectionError => ({
     code: ruleset.unknownType.code,
     message: `${ruleset.unknownType.message}: ${JSON.stringify(type)}`,
@@ -91,7 +95,7 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
       if (plan.validate && !plan.validate(record)) errors.push(...schemaErrors(plan.validate.errors, record));
       return { result: rejected(errors), plan };
     }
-    if (plan.validate && !plan.validate(record)) return { result: rejected(schemaErrors(plan.validate.errors, record)), plan };
+    if (plan.validate && !plan.check?.(record) && !plan.validate(record)) return { result: rejected(schemaErrors(plan.validate.errors, record)), plan };
     const facts = resolveFacts(record as Record<string, unknown>, nowMs);
     let fired: number[];
     try {
@@ -191,7 +195,10 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
       const plan = typeof type === 'string' ? plans.get(type) : undefined;
       if (plan === undefined) return judge(record, nowMs).result!;
       const validate = plan.validate;
-      if (validate !== undefined && !validate(record)) return rejected(schemaErrors(validate.errors, record));
+      if (validate !== undefined) {
+        const check = plan.check;
+        if ((check === undefined || !check(record)) && !validate(record)) return rejected(schemaErrors(validate.errors, record));
+      }
       const facts = resolveFacts(record as Record<string, unknown>, nowMs);
       let fired: number[];
       try {
@@ -240,7 +247,13 @@ function ruleError(rule: RuleDef, trace: ConditionNodeTrace): RejectionError {
   const p = rule.event.params as { code: string; message: string };
   const leaves = traceLeaves(trace);
   // The decisive condition: the last one that held (in an `all`, the most specific test comes last).
-  const decisive: LeafTrace | undefined = [...leaves].reverse().find((l) => l.result) ?? leaves[leaves.length - 1];
+  let decisive: LeafTrace | undefined = leaves[leaves.length - 1];
+  for (let i = leaves.length - 1; i >= 0; i--) {
+    if (leaves[i].result) {
+      decisive = leaves[i];
+      break;
+    }
+  }
   const err: RejectionError = { code: p.code, message: p.message, rule: rule.name };
   if (decisive) {
     const condition: ConditionTrace = {

@@ -247,17 +247,19 @@ function compileLeaf(c: ConditionJson): CompiledCondition {
 }
 
 /** Leaves of a trace that were evaluated, in order. */
-export function traceLeaves(t: ConditionNodeTrace | { kind: 'not-evaluated' }): LeafTrace[] {
+export function traceLeaves(t: ConditionNodeTrace | { kind: 'not-evaluated' }, into: LeafTrace[] = []): LeafTrace[] {
   switch (t.kind) {
     case 'fact':
-      return [t];
+      into.push(t);
+      break;
     case 'all':
     case 'any':
-      return t.children.flatMap(traceLeaves);
+      for (const c of t.children) traceLeaves(c, into);
+      break;
     case 'not':
     case 'condition':
-      return traceLeaves(t.child);
-    default:
-      return [];
+      traceLeaves(t.child, into);
+      break;
   }
+  return into;
 }

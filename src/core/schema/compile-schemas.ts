@@ -6,6 +6,7 @@ import type { Ruleset } from '../ruleset/types.ts';
 import type { RejectionError } from '../../types.ts';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { parseUtcFastMemo } from '../time.ts';
+import { compileFastCheck, type FastCheck } from './fast-check.ts';
 
 const addFormats = ((addFormatsImport as any).default ?? addFormatsImport) as (ajv: Ajv2020) => Ajv2020;
 
@@ -17,6 +18,18 @@ const BASE = 'https://ruleset.invalid/';
 export interface CompiledSchemas {
   byType: Record<string, ValidateFunction>;
   envelope: ValidateFunction | undefined;
+  /** Per type, ajv's verdict as a plain predicate (see fast-check.ts); absent where ajv alone decides. */
+  checks: Record<string, FastCheck | undefined>;
+  /** Why a type has no predicate, for `lint` and the tests that keep the shipped ruleset fast. */
+  slow: Record<string, string>;
+}
+
+/** The ajv every record schema is compiled with (exported for the tests that hold fast-check.ts to it). */
+export function createAjv(): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, strictRequired: false, allowUnionTypes: true });
+  addFormats(ajv);
+  ajv.addFormat('date-time', { type: 'string', validate: dateTime, compare: (fullFormats['date-time'] as { compare: (a: string, b: string) => number | undefined }).compare });
+  return ajv;
 }
 
 /**
@@ -24,9 +37,7 @@ export interface CompiledSchemas {
  * first). Strict mode is on so a misspelt keyword ("minimun") fails the ruleset instead of passing silently.
  */
 export function compileSchemas(ruleset: Ruleset): CompiledSchemas {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, strictRequired: false, allowUnionTypes: true });
-  addFormats(ajv);
-  ajv.addFormat('date-time', { type: 'string', validate: dateTime, compare: (fullFormats['date-time'] as { compare: (a: string, b: string) => number | undefined }).compare });
+  const ajv = createAjv();
   const ids: Record<string, string> = {};
   for (const [path, schema] of Object.entries(ruleset.schemas)) {
     const id = typeof schema.$id === 'string' ? schema.$id : BASE + path;
@@ -47,8 +58,17 @@ export function compileSchemas(ruleset: Ruleset): CompiledSchemas {
     }
   };
   const byType: Record<string, ValidateFunction> = {};
-  for (const [type, def] of Object.entries(ruleset.types)) byType[type] = get(def.schema);
-  return { byType, envelope: ruleset.envelope ? get(ruleset.envelope) : undefined };
+  const checks: Record<string, FastCheck | undefined> = {};
+  const slow: Record<string, string> = {};
+  const docs = new Map<string, Record<string, unknown> | boolean>();
+  for (const [path, schema] of Object.entries(ruleset.schemas)) docs.set(ids[path], schema as Record<string, unknown>);
+  for (const [type, def] of Object.entries(ruleset.types)) {
+    byType[type] = get(def.schema);
+    const fast = compileFastCheck(ids[def.schema], docs, ajv.formats as Record<string, never>);
+    if (fast.check) checks[type] = fast.check;
+    else slow[type] = fast.reason;
+  }
+  return { byType, envelope: ruleset.envelope ? get(ruleset.envelope) : undefined, checks, slow };
 }
 
 const fullDateTime = (fullFormats['date-time'] as { validate: (s: string) => boolean }).validate;
@@ -128,14 +148,15 @@ export function schemaErrors(errors: ErrorObject[] | null | undefined, record: u
 }
 
 function escape(s: string): string {
-  return String(s).replace(/~/g, '~0').replace(/\//g, '~1');
+  s = String(s);
+  return s.includes('~') || s.includes('/') ? s.replace(/~/g, '~0').replace(/\//g, '~1') : s;
 }
 
 function at(value: unknown, pointer: string): unknown {
   if (pointer === '') return value;
   let v: any = value;
   for (const raw of pointer.slice(1).split('/')) {
-    const k = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const k = raw.includes('~') ? raw.replace(/~1/g, '/').replace(/~0/g, '~') : raw;
     if (v === null || typeof v !== 'object' || !Object.hasOwn(v, k)) return undefined;
     v = v[k];
   }
