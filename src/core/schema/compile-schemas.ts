@@ -135,9 +135,11 @@ export function schemaErrors(errors: ErrorObject[] | null | undefined, record: u
       default:
         expected = undefined;
     }
-    const key = `${path}|${e.keyword}|${message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (errors.length > 1) {
+      const key = `${path}|${e.keyword}|${message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
     const err: RejectionError = { code: SCHEMA_VIOLATION, message: `${path || '/'} ${message}`, path: path || '/', keyword: e.keyword };
     if (expected !== undefined) err.expected = expected;
     const actual = e.keyword === 'required' ? undefined : at(record, path);
