@@ -73,6 +73,20 @@ export class Counter extends Labelled<{ v: number }> {
     this.get(labels, () => ({ v: 0 })).v += by;
   }
 
+  /**
+   * The series of `labels`, looked up once (on the first inc, so it shows only once counted), for a hot
+   * path. Not for a metric that is ever cleared.
+   */
+  bind(labels?: Labels): { inc(by?: number): void } {
+    let state: { v: number } | undefined;
+    return {
+      inc: (by = 1) => {
+        state ??= this.get(labels, () => ({ v: 0 }));
+        state.v += by;
+      },
+    };
+  }
+
   value(labels?: Labels): number {
     return this.get(labels, () => ({ v: 0 })).v;
   }
@@ -117,10 +131,31 @@ export class Histogram extends Labelled<HistogramState> {
   }
 
   observe(labels: Labels | undefined, value: number): void {
-    const s = this.get(labels, () => ({ counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 }));
+    this.record(this.state(labels), value);
+  }
+
+  /**
+   * The series of `labels`, looked up once (on the first observation, so it shows only once observed), for
+   * a hot path. Not for a metric that is ever cleared.
+   */
+  bind(labels?: Labels): { observe(value: number): void } {
+    let state: HistogramState | undefined;
+    return { observe: (value) => this.record((state ??= this.state(labels)), value) };
+  }
+
+  private state(labels: Labels | undefined): HistogramState {
+    return this.get(labels, () => ({ counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 }));
+  }
+
+  private record(s: HistogramState, value: number): void {
     // Stored per bucket; made cumulative when rendered.
-    const i = this.buckets.findIndex((b) => value <= b);
-    if (i !== -1) s.counts[i]! += 1;
+    const buckets = this.buckets;
+    for (let i = 0; i < buckets.length; i++) {
+      if (value <= buckets[i]!) {
+        s.counts[i]! += 1;
+        break;
+      }
+    }
     s.sum += value;
     s.count += 1;
   }

@@ -3,7 +3,7 @@
  * target's origin, as many connections as the target's concurrency) and one send = one request, with a few quick in-process retries
  * of connection errors (sendWithRetry). Answers, 5xx included, come back as they are; the outbox decides.
  */
-import { Agent } from 'undici';
+import { Agent, util } from 'undici';
 import type { Dispatcher } from 'undici';
 import { isConnectionError, sendWithRetry } from './retry-policy.ts';
 import type { TargetAnswer, TargetFailure, TargetRequest } from './targets/index.ts';
@@ -44,51 +44,100 @@ export function createSender(options: SenderOptions): Sender {
   // undici's own headers/body timeouts tick at about one second: good enough for timeouts of seconds, and
   // free. A shorter timeout gets a timer of its own, which also bounds the whole exchange.
   const exact = timeoutMs < EXACT_BELOW_MS;
+  const undiciTimeoutMs = exact ? timeoutMs + 1000 : timeoutMs;
 
-  async function once(req: TargetRequest): Promise<TargetAnswer> {
-    if (!exact) {
-      const res = await dispatcher.request({ origin: req.origin, method: req.method, path: req.path, headers: req.headers, body: req.body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-      return { status: res.statusCode, headers: res.headers, body: await readBody(res.body) };
-    }
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(timeoutError(timeoutMs)), timeoutMs);
-    try {
-      const res = await dispatcher.request({
-        origin: req.origin,
-        method: req.method,
-        path: req.path,
-        headers: req.headers,
-        body: req.body,
-        signal: controller.signal,
-        headersTimeout: timeoutMs + 1000,
-        bodyTimeout: timeoutMs + 1000,
-      });
-      return { status: res.statusCode, headers: res.headers, body: await readBody(res.body) };
-    } finally {
-      clearTimeout(timer);
-    }
+  /**
+   * One request, read straight off undici's dispatcher: no response stream, no async iterator, one promise.
+   * Rejects when there is no answer (connection error, timeout); any status resolves.
+   */
+  function once(req: TargetRequest): Promise<TargetAnswer> {
+    return new Promise<TargetAnswer>((resolve, reject) => {
+      const handler = new AnswerHandler(resolve, reject);
+      if (exact) handler.timer = setTimeout(() => handler.fail(timeoutError(timeoutMs)), timeoutMs);
+      dispatcher.dispatch(
+        { origin: req.origin, method: req.method, path: req.path, headers: req.headers, body: req.body, headersTimeout: undiciTimeoutMs, bodyTimeout: undiciTimeoutMs },
+        handler,
+      );
+    });
+  }
+
+  function retried(first: unknown, request: TargetRequest): Promise<TargetAnswer | TargetFailure> | TargetFailure {
+    if (!isConnectionError(first)) return { error: asError(first) };
+    // A connection error (reset, refused) gets two quick retries here; p-retry only on this path, so the
+    // common case costs one plain request. The body may have left before the error: the resend is safe
+    // because of the idempotency key.
+    return sendWithRetry<TargetAnswer | TargetFailure>(() => once(request), { retries: 1, minTimeoutMs: 25, maxTimeoutMs: 250, maxRetryTimeMs: timeoutMs }).catch((error: unknown) => ({
+      error: asError(error),
+    }));
   }
 
   return {
-    async send(req) {
-      try {
-        return await once(req);
-      } catch (first) {
-        if (!isConnectionError(first)) return { error: asError(first) };
-      }
-      // A connection error (reset, refused) gets two quick retries here; p-retry only on this path, so the
-      // common case costs one plain request. The body may have left before the error: the resend is safe
-      // because of the idempotency key.
-      try {
-        return await sendWithRetry(() => once(req), { retries: 1, minTimeoutMs: 25, maxTimeoutMs: 250, maxRetryTimeMs: timeoutMs });
-      } catch (error) {
-        return { error: asError(error) };
-      }
+    send(request) {
+      return once(request).catch((first: unknown) => retried(first, request));
     },
     async close() {
       if (own) await dispatcher.close();
     },
   };
+}
+
+/** undici's handler interface, for one request: collects the status, headers and (at most MAX_ANSWER_BYTES of) the body. */
+class AnswerHandler implements Dispatcher.DispatchHandler {
+  timer: NodeJS.Timeout | undefined;
+  private abort: ((reason?: Error) => void) | undefined;
+  private reason: Error | undefined;
+  private status = 0;
+  private rawHeaders: Buffer[] | string[] = [];
+  private parts: Buffer[] = [];
+  private size = 0;
+  private done = false;
+
+  constructor(
+    private readonly resolve: (answer: TargetAnswer) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** The timer fired: abort the request (now, or as soon as it has a connection). */
+  fail(reason: Error): void {
+    this.reason = reason;
+    this.abort?.(reason);
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    if (this.reason) abort(this.reason);
+    else this.abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[]): boolean {
+    // 1xx: informational, the answer is still to come.
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    this.rawHeaders = rawHeaders;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    // Past the cap the rest is read and dropped, so the connection can be reused.
+    if (this.size < MAX_ANSWER_BYTES) this.parts.push(chunk);
+    this.size += chunk.length;
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    const parts = this.parts;
+    const text = parts.length === 0 ? '' : parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8');
+    this.resolve({ status: this.status, headers: util.parseHeaders(this.rawHeaders) as TargetAnswer['headers'], body: text.length > MAX_ANSWER_BYTES ? text.slice(0, MAX_ANSWER_BYTES) : text });
+  }
+
+  onError(error: Error): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.reject(error);
+  }
 }
 
 function asError(error: unknown): Error {
@@ -97,16 +146,4 @@ function asError(error: unknown): Error {
 
 function timeoutError(ms: number): Error {
   return Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
-}
-
-async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size >= MAX_ANSWER_BYTES) continue; // keep reading so the connection can be reused
-    parts.push(chunk);
-    size += chunk.length;
-  }
-  const text = parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8');
-  return size > MAX_ANSWER_BYTES ? text.slice(0, MAX_ANSWER_BYTES) : text;
 }

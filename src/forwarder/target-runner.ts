@@ -5,11 +5,12 @@
  * cannot send in time is left for its lease to lapse, and a crashed loop's rows come back the same way.
  *
  * Claimed rows wait in a short ready queue so a freed slot never waits for a claim's commit; the queue is
- * refilled when it falls under half its size.
+ * refilled when it falls under a few rounds of sends. Confirmed deliveries are written in batches (the
+ * store's ackMany, when it has one): one write for the answers of a few milliseconds.
  */
 import type { EventEmitter } from 'node:events';
 import { LeaseLostError } from '../ports/errors.ts';
-import type { ClaimedDelivery, OutboxStore } from '../ports/store.ts';
+import type { AckResult, ClaimedDelivery, DeliveryReceipt, OutboxStore } from '../ports/store.ts';
 import { isTargetFailure } from './breaker.ts';
 import type { Breaker } from './breaker.ts';
 import type { ForwarderEvents, Logger } from './events.ts';
@@ -17,10 +18,10 @@ import type { ForwarderMetrics } from './metrics.ts';
 import { truncateAnswer } from './retry-policy.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { Sender } from './send.ts';
-import type { ItemOutcome, OutboxItem, TargetAdapter, TargetAnswer, TargetFailure, TargetRequest } from './targets/index.ts';
+import type { DeliveredOutcome, ItemOutcome, OutboxItem, TargetAdapter, TargetAnswer, TargetFailure, TargetRequest } from './targets/index.ts';
 
 /** The store methods the loop uses. */
-export type DeliveryStore = Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'>;
+export type DeliveryStore = Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'> & Partial<Pick<OutboxStore, 'ackMany'>>;
 
 export interface RunnerOptions {
   name: string;
@@ -68,6 +69,26 @@ export interface TargetStatsSnapshot {
 /** How long settling waits for other answers to share its store transaction, ms. */
 const SETTLE_COALESCE_MS = 5;
 
+/** Most confirmed deliveries one ackMany writes; a fuller batch is written at once. */
+const MAX_ACK_BATCH = 500;
+
+/** A confirmed delivery waiting for its settle batch. */
+interface PendingAck {
+  c: Claimed;
+  outcome: DeliveredOutcome;
+  latencyMs: number;
+  /** When the target answered: the receipt's time and the event's. */
+  at: Date;
+}
+
+function receiptOf(a: PendingAck): DeliveryReceipt {
+  const o = a.outcome;
+  const receipt: DeliveryReceipt = { at: a.at, statusCode: o.status, latencyMs: a.latencyMs };
+  if (o.targetId !== undefined) receipt.targetId = o.targetId;
+  if (o.duplicate === true) receipt.answer = { duplicate: true };
+  return receipt;
+}
+
 /** Rows remembered for their first failure (for max age) or to be sent alone; bounded, oldest forgotten first. */
 const MEMORY_LIMIT = 100_000;
 
@@ -99,7 +120,19 @@ export class TargetRunner {
   private readonly busyKeys = new Set<string>();
   private readonly isolate = new Map<string, true>();
   private readonly firstAttempt = new Map<string, number>();
-  private readonly work = new Set<Promise<void>>();
+  /** Work in flight (see begin/end) and who waits for the next piece of it to end. */
+  private busy = 0;
+  private waiting: (() => void)[] = [];
+  /** Confirmed deliveries waiting for their settle batch. */
+  private acks: PendingAck[] = [];
+  /** Metric series of the hot path, looked up once. */
+  private readonly hot: {
+    attempts: { inc(by?: number): void };
+    delivered: { inc(by?: number): void };
+    duplicate: { inc(by?: number): void };
+    latency: { observe(value: number): void };
+    requests: Map<string, { inc(by?: number): void }>;
+  };
   private claiming: Promise<number> | undefined;
   private gate: { promise: Promise<void>; open: () => void; timer: NodeJS.Timeout } | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -117,9 +150,22 @@ export class TargetRunner {
     this.name = options.name;
     this.adapter = options.adapter;
     const capacity = this.adapter.concurrency * this.adapter.maxBatch;
-    this.readyTarget = Math.max(1, Math.min(options.batchSize, 8 * capacity));
-    this.lowWater = Math.max(1, Math.ceil(this.readyTarget / 2));
+    // A few rounds of sends queued: enough to keep every slot busy while the next claim commits, few
+    // enough that no row waits in memory long enough for its lease to run short.
+    this.readyTarget = Math.max(1, Math.min(options.batchSize, 16 * capacity));
+    // Refilled when under four rounds of sends are left (or half the queue, for large batches): every claim
+    // is a transaction of the store, so fewer and larger claims leave more time for sending.
+    this.lowWater = Math.max(1, Math.min(Math.ceil(this.readyTarget / 2), 4 * capacity));
     this.leaseMargin = 2 * this.adapter.timeoutMs;
+    const m = options.metrics;
+    const target = { target: this.name };
+    this.hot = {
+      attempts: m.attempts.bind(target),
+      delivered: m.deliveries.bind({ target: this.name, outcome: 'delivered' }),
+      duplicate: m.deliveries.bind({ target: this.name, outcome: 'duplicate' }),
+      latency: m.latency.bind(target),
+      requests: new Map(),
+    };
   }
 
   start(): void {
@@ -160,7 +206,7 @@ export class TargetRunner {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       await this.claiming;
-      while (this.work.size > 0) await Promise.allSettled([...this.work]);
+      while (this.busy > 0) await this.nextEnd();
       const rest = this.ready.splice(0);
       if (rest.length > 0) await this.release(rest, this.o.clock(), 'not sent: the forwarder stopped');
       await this.o.sender.close();
@@ -175,8 +221,8 @@ export class TargetRunner {
     if (state !== 'open') await this.claim(state === 'half-open' ? 1 : this.o.batchSize);
     for (;;) {
       this.dispatch();
-      if (this.work.size === 0) break;
-      await Promise.race(this.work);
+      if (this.busy === 0) break;
+      await this.nextEnd();
     }
     // Left over only when the breaker opened meanwhile or a lease ran short.
     if (this.ready.length > 0) await this.release(this.ready.splice(0), this.o.breaker.retryAt(), 'not sent: the circuit breaker is open');
@@ -238,6 +284,8 @@ export class TargetRunner {
         output: row.body,
         attempt: row.attempts + 1,
       };
+      // The store's own JSON text of the body, when it has it: a preset sends it instead of serialising output again.
+      if (row.bodyJson !== undefined) item.outputJson = row.bodyJson;
       this.ready.push({ row, item, key: this.adapter.keyFor?.(item) });
     }
     this.counts.claimed += rows.length;
@@ -270,19 +318,36 @@ export class TargetRunner {
       const batch = this.pick(state === 'half-open' ? 1 : this.adapter.maxBatch);
       if (batch.length === 0) return;
       const now = this.o.clock();
+      if (batch.length === 1) {
+        // A single send, the common case without batches: no lookup from item back to claimed row.
+        const c = batch[0]!;
+        let built: ReturnType<TargetAdapter['buildRequests']>;
+        try {
+          built = this.adapter.buildRequests([c.item], now);
+        } catch (error) {
+          this.buildFailed(batch, now, error);
+          continue;
+        }
+        if (built.refused.length > 0) this.track(this.dead(c, 'MAPPING_REFUSED', built.refused[0]!.outcome.reason, { at: now }));
+        const req = built.requests[0];
+        if (req === undefined) continue;
+        if (!breaker.tryAcquire()) {
+          this.ready.unshift(c);
+          return this.wakeIn(breaker.retryAt() - this.o.clock());
+        }
+        this.send(req, batch);
+        continue;
+      }
       const byRow = new Map(batch.map((c) => [c.row.id, c]));
       let built: ReturnType<TargetAdapter['buildRequests']>;
       try {
         built = this.adapter.buildRequests(batch.map((c) => c.item), now);
       } catch (error) {
-        // An adapter bug, not the items' fault: retry them later rather than lose them.
-        this.failed('classify', error);
-        this.track(this.release(batch, now + this.o.pollIntervalMs, `the ${this.adapter.preset} adapter failed to build the request: ${(error as Error).message}`));
+        this.buildFailed(batch, now, error);
         continue;
       }
       for (const r of built.refused) {
-        const c = byRow.get(r.item.rowId)!;
-        this.track(this.dead(c, 'MAPPING_REFUSED', r.outcome.reason, { at: now }));
+        this.track(this.dead(byRow.get(r.item.rowId)!, 'MAPPING_REFUSED', r.outcome.reason, { at: now }));
       }
       for (let i = 0; i < built.requests.length; i++) {
         const req = built.requests[i]!;
@@ -297,35 +362,41 @@ export class TargetRunner {
     }
   }
 
+  /** An adapter bug, not the items' fault: retry them later rather than lose them. */
+  private buildFailed(batch: Claimed[], now: number, error: unknown): void {
+    this.failed('classify', error);
+    this.track(this.release(batch, now + this.o.pollIntervalMs, `the ${this.adapter.preset} adapter failed to build the request: ${(error as Error).message}`));
+  }
+
   /** Takes up to `max` rows off the ready queue, in order, skipping busy keys; an isolated row goes alone. */
   private pick(max: number): Claimed[] {
     const now = this.o.clock();
     const out: Claimed[] = [];
-    const rest: Claimed[] = [];
-    for (let i = 0; i < this.ready.length; i++) {
-      const c = this.ready[i]!;
-      if (out.length >= max) {
-        rest.push(...this.ready.slice(i));
-        break;
-      }
+    const ready = this.ready;
+    // Rows that stay are moved down in place to `kept`; rows taken or left to lapse are dropped.
+    let kept = 0;
+    let i = 0;
+    for (; i < ready.length && out.length < max; i++) {
+      const c = ready[i]!;
       // Too little lease left to send safely: let it lapse; a claim (ours or another worker's) takes it back.
       if (c.row.leaseExpiresAt.getTime() - now < this.leaseMargin) continue;
       if (c.key !== undefined && this.busyKeys.has(c.key)) {
-        rest.push(c);
+        ready[kept++] = c;
         continue;
       }
-      if (this.isolate.has(c.row.id)) {
+      if (this.isolate.size > 0 && this.isolate.has(c.row.id)) {
         if (out.length > 0) {
-          rest.push(c);
+          ready[kept++] = c;
           continue;
         }
         out.push(c);
-        rest.push(...this.ready.slice(i + 1));
+        i += 1;
         break;
       }
       out.push(c);
     }
-    this.ready = rest;
+    if (kept === 0 && i === 1) ready.shift();
+    else if (kept !== i) ready.splice(kept, i - kept);
     return out;
   }
 
@@ -334,15 +405,29 @@ export class TargetRunner {
     this.inFlightItems += items.length;
     for (const c of items) if (c.key !== undefined) this.busyKeys.add(c.key);
     this.counts.requests += 1;
-    this.track(this.sendAndSettle(req, items));
+    this.hot.attempts.inc(items.length);
+    const started = performance.now();
+    this.begin();
+    // One promise per send: the sender never rejects, and `answered` settles synchronously or hands the
+    // settling to tracked work of its own.
+    this.o.sender.send(req).then(
+      (answer) => {
+        try {
+          this.answered(req, items, answer, started);
+        } catch (error) {
+          this.failed('settle', error);
+        } finally {
+          this.end();
+        }
+      },
+      (error: unknown) => {
+        this.failed('settle', error);
+        this.end();
+      },
+    );
   }
 
-  private async sendAndSettle(req: TargetRequest, items: Claimed[]): Promise<void> {
-    const m = this.o.metrics;
-    const labels = { target: this.name };
-    m.attempts.inc(labels, items.length);
-    const started = performance.now();
-    const answer = await this.o.sender.send(req);
+  private answered(req: TargetRequest, items: Claimed[], answer: TargetAnswer | TargetFailure, started: number): void {
     const latencyMs = performance.now() - started;
     const now = this.o.clock();
     let outcomes: ItemOutcome[];
@@ -355,8 +440,8 @@ export class TargetRunner {
     }
     if (isTargetFailure(outcomes)) this.o.breaker.failure();
     else this.o.breaker.success();
-    m.requests.inc({ target: this.name, status: statusClass(answer) });
-    m.latency.observe(labels, latencyMs / 1000);
+    this.requestsBy(answer).inc();
+    this.hot.latency.observe(latencyMs / 1000);
 
     // The slot and the keys are free once the target answered; settling is the store's business.
     this.inFlightRequests -= 1;
@@ -364,40 +449,135 @@ export class TargetRunner {
     for (const c of items) if (c.key !== undefined) this.busyKeys.delete(c.key);
     this.pump();
 
-    await this.settleTurn();
-    await Promise.all(items.map((c, i) => this.settle(c, outcomes[i]!, answer, latencyMs, now)));
+    for (let i = 0; i < items.length; i++) {
+      const c = items[i]!;
+      const outcome = outcomes[i]!;
+      if (outcome.kind === 'delivered') this.queueAck({ c, outcome, latencyMs, at: new Date(now) });
+      else this.track(this.settleTurn().then(() => this.settle(c, outcome, answer, latencyMs, now)));
+    }
+  }
+
+  /** The requests counter of an answer's status class, looked up once per class. */
+  private requestsBy(answer: TargetAnswer | TargetFailure): { inc(by?: number): void } {
+    const status = statusClass(answer);
+    let series = this.hot.requests.get(status);
+    if (series === undefined) {
+      series = this.o.metrics.requests.bind({ target: this.name, status });
+      this.hot.requests.set(status, series);
+    }
+    return series;
   }
 
   /* ---------------------------------------------------------------- settling */
 
   /**
-   * Answers that arrive within a few milliseconds of each other are settled together: their store calls
-   * are made in one go, so the store's group commit writes them in one transaction instead of one per
-   * event-loop turn. The slot was freed already, so this delays only the bookkeeping, never a send.
+   * Answers that arrive within a few milliseconds of each other are settled together: confirmed deliveries
+   * wait in `acks` and are written by one `ackMany` (one statement or transaction for the lot), and the
+   * other outcomes' store calls are made in one go, so the store's group commit writes them in one
+   * transaction instead of one per event-loop turn. The slot was freed already, so this delays only the
+   * bookkeeping, never a send; nothing counts as delivered before the store has written it.
    */
   private settleTurn(): Promise<void> {
     if (SETTLE_COALESCE_MS <= 0 || this.stopping) return Promise.resolve();
+    return this.openGateLater().promise;
+  }
+
+  private openGateLater(): { promise: Promise<void>; open: () => void; timer: NodeJS.Timeout } {
     if (this.gate === undefined) {
       let open!: () => void;
       const promise = new Promise<void>((r) => (open = r));
       const timer = setTimeout(() => this.openGate(), SETTLE_COALESCE_MS);
       this.gate = { promise, open, timer };
     }
-    return this.gate.promise;
+    return this.gate;
   }
 
   private openGate(): void {
     const gate = this.gate;
-    if (gate === undefined) return;
-    this.gate = undefined;
-    clearTimeout(gate.timer);
-    gate.open();
+    if (gate !== undefined) {
+      this.gate = undefined;
+      clearTimeout(gate.timer);
+      gate.open();
+    }
+    this.flushAcks();
+  }
+
+  private queueAck(ack: PendingAck): void {
+    // The batch waiting in `acks` is one unit of work: stop() and cycle() wait for it like for a send.
+    if (this.acks.length === 0) this.begin();
+    this.acks.push(ack);
+    if (SETTLE_COALESCE_MS <= 0 || this.stopping || this.acks.length >= MAX_ACK_BATCH) this.flushAcks();
+    else this.openGateLater();
+  }
+
+  private flushAcks(): void {
+    const batch = this.acks;
+    if (batch.length === 0) return;
+    this.acks = [];
+    this.ackBatch(batch).then(
+      () => this.end(),
+      (error: unknown) => {
+        this.failed('settle', error);
+        this.end();
+      },
+    );
+  }
+
+  /** Writes a batch of confirmed deliveries; each is reported once the store holds it. */
+  private async ackBatch(batch: PendingAck[]): Promise<void> {
+    const store = this.o.store;
+    if (store.ackMany === undefined) {
+      // A store without ackMany (a wrapper, a store of one's own): one ack per row, made in one go.
+      await Promise.all(batch.map(async (a) => (await this.guard(a.c, () => store.ack(a.c.row, receiptOf(a)))) && this.acked(a)));
+      return;
+    }
+    let results: AckResult[];
+    try {
+      results = await store.ackMany(batch.map((a) => ({ ref: a.c.row, receipt: receiptOf(a) })));
+      if (results.length !== batch.length) throw new Error(`ackMany answered ${results.length} results for ${batch.length} acks`);
+    } catch (error) {
+      for (const a of batch) this.settleFailed(a.c, error);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const error = results[i];
+      if (error === null || error === undefined) this.acked(batch[i]!);
+      else this.settleFailed(batch[i]!.c, error);
+    }
+  }
+
+  private acked(a: PendingAck): void {
+    const { c, outcome, latencyMs } = a;
+    const duplicate = outcome.duplicate === true;
+    this.forget(c.row.id);
+    if (duplicate) {
+      this.counts.duplicates += 1;
+      this.hot.duplicate.inc();
+    } else {
+      this.counts.delivered += 1;
+      this.hot.delivered.inc();
+    }
+    const events = this.o.events;
+    if (events.listenerCount('delivery:sent') === 0) return;
+    const row = c.row;
+    events.emit('delivery:sent', {
+      target: this.name,
+      rowId: row.id,
+      source: row.source,
+      recordId: row.recordId,
+      attempt: c.item.attempt,
+      at: a.at,
+      statusCode: outcome.status,
+      ...(outcome.targetId === undefined ? {} : { targetId: outcome.targetId }),
+      duplicate,
+      latencyMs,
+    });
   }
 
   private async settle(c: Claimed, outcome: ItemOutcome, answer: TargetAnswer | TargetFailure, latencyMs: number, now: number): Promise<void> {
     const statusCode = isFailure(answer) ? undefined : answer.status;
     const at = new Date(now);
-    if (outcome.kind === 'delivered') return this.delivered(c, outcome, latencyMs, at);
+    if (outcome.kind === 'delivered') return this.queueAck({ c, outcome, latencyMs, at });
     const first = this.firstAttemptOf(c, now);
     const decision = this.o.policy.decide({ attempt: c.item.attempt, firstAttemptAt: first, now, outcome });
     if (decision.action === 'dead') {
@@ -431,31 +611,6 @@ export class TargetRunner {
       nextAttemptAt: new Date(decision.at),
       counted,
       isolate,
-    });
-  }
-
-  private async delivered(c: Claimed, outcome: Extract<ItemOutcome, { kind: 'delivered' }>, latencyMs: number, at: Date): Promise<void> {
-    const duplicate = outcome.duplicate === true;
-    const ok = await this.guard(c, () =>
-      this.o.store.ack(c.row, {
-        at,
-        statusCode: outcome.status,
-        latencyMs,
-        ...(outcome.targetId === undefined ? {} : { targetId: outcome.targetId }),
-        ...(duplicate ? { answer: { duplicate: true } } : {}),
-      }),
-    );
-    if (!ok) return;
-    this.forget(c.row.id);
-    if (duplicate) this.counts.duplicates += 1;
-    else this.counts.delivered += 1;
-    this.o.metrics.deliveries.inc({ target: this.name, outcome: duplicate ? 'duplicate' : 'delivered' });
-    this.o.events.emit('delivery:sent', {
-      ...this.ids(c, at),
-      statusCode: outcome.status,
-      ...(outcome.targetId === undefined ? {} : { targetId: outcome.targetId }),
-      duplicate,
-      latencyMs,
     });
   }
 
@@ -504,14 +659,19 @@ export class TargetRunner {
       await fn();
       return true;
     } catch (error) {
-      if (error instanceof LeaseLostError) {
-        this.counts.leaseLost += 1;
-        this.o.metrics.deliveries.inc({ target: this.name, outcome: 'lease_lost' });
-        this.o.logger.debug({ target: this.name, rowId: c.row.id }, 'lease lost before settling; another worker has the row');
-      } else {
-        this.failed('settle', error, c.row.id);
-      }
+      this.settleFailed(c, error);
       return false;
+    }
+  }
+
+  /** A lost lease is expected (another worker took the row), anything else is reported. */
+  private settleFailed(c: Claimed, error: unknown): void {
+    if (error instanceof LeaseLostError) {
+      this.counts.leaseLost += 1;
+      this.o.metrics.deliveries.inc({ target: this.name, outcome: 'lease_lost' });
+      this.o.logger.debug({ target: this.name, rowId: c.row.id }, 'lease lost before settling; another worker has the row');
+    } else {
+      this.failed('settle', error, c.row.id);
     }
   }
 
@@ -545,12 +705,33 @@ export class TargetRunner {
 
   /** Keeps the promise until it settles, so stop() and cycle() can wait for it; it never rejects. */
   private track(p: Promise<void>): void {
-    const tracked: Promise<void> = p
-      .catch((error: unknown) => this.failed('settle', error))
-      .finally(() => {
-        this.work.delete(tracked);
-      });
-    this.work.add(tracked);
+    this.begin();
+    p.then(
+      () => this.end(),
+      (error: unknown) => {
+        this.failed('settle', error);
+        this.end();
+      },
+    );
+  }
+
+  /** One more piece of work (a send, a settling, a batch of acks) that stop() and cycle() wait for. */
+  private begin(): void {
+    this.busy += 1;
+  }
+
+  private end(): void {
+    this.busy -= 1;
+    const waiting = this.waiting;
+    if (waiting.length > 0) {
+      this.waiting = [];
+      for (const wake of waiting) wake();
+    }
+  }
+
+  /** Resolves when the next piece of work ends. */
+  private nextEnd(): Promise<void> {
+    return new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 
   private failed(during: 'claim' | 'settle' | 'classify', error: unknown, rowId?: string): void {

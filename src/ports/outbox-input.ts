@@ -14,6 +14,7 @@ import {
 import type { PreparedPage } from './store-input.js';
 import { StoreInputError } from './errors.js';
 import type {
+  AckRequest,
   AttemptReport,
   ClaimOptions,
   DeadLetterFilter,
@@ -68,7 +69,22 @@ function prepareAttempt(report: AttemptReport): PreparedAttempt {
 }
 
 export function prepareReceipt(receipt: DeliveryReceipt): PreparedAttempt & { targetId: string | null } {
-  return { ...prepareAttempt(receipt), targetId: optionalText(receipt.targetId, 'targetId') };
+  const prepared = prepareAttempt(receipt) as PreparedAttempt & { targetId: string | null };
+  prepared.targetId = optionalText(receipt.targetId, 'targetId');
+  return prepared;
+}
+
+export type PreparedReceipt = PreparedAttempt & { targetId: string | null };
+
+/** Every entry checked before anything is written: one malformed entry refuses the whole call. */
+export function prepareAcks(acks: readonly AckRequest[]): { lease: LeaseRef; receipt: PreparedReceipt }[] {
+  if (!Array.isArray(acks)) throw new StoreInputError('acks must be an array', { field: 'acks' });
+  const out: { lease: LeaseRef; receipt: PreparedReceipt }[] = new Array(acks.length);
+  for (let i = 0; i < acks.length; i++) {
+    const a = object(acks[i], `acks[${i}]`);
+    out[i] = { lease: prepareLease(a.ref), receipt: prepareReceipt(a.receipt) };
+  }
+  return out;
 }
 
 export function prepareRetry(report: RetryReport): PreparedAttempt & { error: string; nextAttemptAt: number; counted: 0 | 1 } {

@@ -26,6 +26,11 @@ export interface ClaimedDelivery extends LeaseRef {
   source: string;
   recordId: string;
   body: unknown;
+  /**
+   * `body` as the JSON text the store holds, when the adapter has it at hand (SQLite): a preset that sends
+   * the body as it is sends this text instead of serialising `body` again. Absent otherwise.
+   */
+  bodyJson?: string;
   attempts: number;
   replays: number;
   createdAt: Date;
@@ -46,6 +51,18 @@ export interface AttemptReport {
 export interface DeliveryReceipt extends AttemptReport {
   targetId?: string;
 }
+
+/** One confirmed delivery of an `ackMany` batch. */
+export interface AckRequest {
+  ref: LeaseRef;
+  receipt: DeliveryReceipt;
+}
+
+/**
+ * What became of one `ackMany` entry: `null` when it was acked, else the error `ack` would have thrown for it
+ * (LeaseLostError, StoreNotFoundError), in which case nothing of that entry was written.
+ */
+export type AckResult = Error | null;
 
 export interface RetryReport extends AttemptReport {
   error: string;
@@ -142,6 +159,14 @@ export interface OutboxStore {
    * (a lease that expired but was not claimed again is still held).
    */
   ack(ref: LeaseRef, receipt: DeliveryReceipt): Promise<void>;
+  /**
+   * Many `ack`s in one write (one transaction, as few statements as the adapter can), for a forwarder
+   * settling a batch of answers. Each entry is checked and written exactly as `ack` would; an entry whose
+   * lease is not held (or whose row does not exist) is refused on its own — its slot in the answer holds the
+   * error, in the order of `acks` — and the others are written. The call itself rejects, having written
+   * nothing, on malformed input or when the store fails (BLH_ERR_STORE_WRITE). An empty list writes nothing.
+   */
+  ackMany(acks: readonly AckRequest[]): Promise<AckResult[]>;
   /** A retryable failure: the row waits until `nextAttemptAt` and the lease is released. */
   retryLater(ref: LeaseRef, report: RetryReport): Promise<void>;
   /** A permanent refusal: the row is dead and a dead letter records why. */

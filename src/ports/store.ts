@@ -26,6 +26,8 @@ export type {
   TargetState,
 } from './record-store.js';
 export type {
+  AckRequest,
+  AckResult,
   AttemptReport,
   ClaimedDelivery,
   ClaimOptions,

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { LeaseLostError, StoreNotFoundError, StoreStateError } from '../../ports/errors.js';
 import {
+  prepareAcks,
   prepareClaim,
   prepareDeadLetter,
   prepareDeadLetterFilter,
@@ -11,11 +12,11 @@ import {
   prepareResolution,
   prepareRetry,
 } from '../../ports/outbox-input.js';
-import type { PreparedAttempt } from '../../ports/outbox-input.js';
+import type { PreparedAttempt, PreparedReceipt } from '../../ports/outbox-input.js';
 import { millis, rowNumber, text, toPage } from '../../ports/store-input.js';
 import { toClaimed, toDeadLetter } from '../../ports/store-rows.js';
 import type { DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
-import type { AttemptOutcome, DeliveryStatus, LeaseRef, OutboxStore, TargetStats } from '../../ports/store.js';
+import type { AckResult, AttemptOutcome, DeliveryStatus, LeaseRef, OutboxStore, TargetStats } from '../../ports/store.js';
 import { emptyStats, emptyTargetStats, withAges } from '../../ports/store-stats.js';
 import { inRange, newestFirst } from './state.js';
 import type { MemoryState } from './state.js';
@@ -54,6 +55,16 @@ export function memoryOutbox(state: MemoryState): OutboxStore {
     row.leaseExpiresAt = null;
   }
 
+  function ackRow(ref: LeaseRef, r: PreparedReceipt): void {
+    const row = held(ref);
+    settle(row, 'delivered', r, { targetId: r.targetId });
+    row.status = 'delivered';
+    row.lastError = null;
+    row.deliveredAt = r.at;
+    row.receiptStatus = r.statusCode;
+    row.receiptTargetId = r.targetId;
+  }
+
   function deadLetterRow(id: string): DeadLetterRow {
     const row = state.deadLetters.get(rowNumber(id) ?? -1);
     if (!row) throw new StoreNotFoundError('dead letter', id);
@@ -80,14 +91,20 @@ export function memoryOutbox(state: MemoryState): OutboxStore {
 
     async ack(ref, receipt) {
       state.open();
-      const r = prepareReceipt(receipt);
-      const row = held(ref);
-      settle(row, 'delivered', r, { targetId: r.targetId });
-      row.status = 'delivered';
-      row.lastError = null;
-      row.deliveredAt = r.at;
-      row.receiptStatus = r.statusCode;
-      row.receiptTargetId = r.targetId;
+      ackRow(ref, prepareReceipt(receipt));
+    },
+
+    async ackMany(acks) {
+      state.open();
+      return prepareAcks(acks).map(({ lease, receipt }): AckResult => {
+        try {
+          ackRow(lease, receipt);
+          return null;
+        } catch (error) {
+          if (error instanceof LeaseLostError || error instanceof StoreNotFoundError) return error;
+          throw error;
+        }
+      });
     },
 
     async retryLater(ref, report) {

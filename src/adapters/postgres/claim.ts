@@ -7,19 +7,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LeaseLostError, StoreNotFoundError } from '../../ports/errors.js';
-import { prepareClaim, prepareDeadLetter, prepareLease, prepareReceipt, prepareRetry } from '../../ports/outbox-input.js';
-import type { PreparedAttempt } from '../../ports/outbox-input.js';
+import { prepareAcks, prepareClaim, prepareDeadLetter, prepareLease, prepareReceipt, prepareRetry } from '../../ports/outbox-input.js';
+import type { PreparedAttempt, PreparedReceipt } from '../../ports/outbox-input.js';
 import { rowNumber } from '../../ports/store-input.js';
 import { toClaimed, toDeadLetter } from '../../ports/store-rows.js';
 import type { DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
-import type { LeaseRef, OutboxStore } from '../../ports/store.js';
+import type { AckResult, LeaseRef, OutboxStore } from '../../ports/store.js';
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { PgContext } from './context.js';
 import type { Query } from './group-commit.js';
 
 type Leased = Pick<OutboxRow, 'id' | 'target' | 'source' | 'recordId' | 'body' | 'attempts' | 'replays' | 'createdAt' | 'nextAttemptAt'>;
 
-export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'> {
+export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'> {
   // status = 'pending' is spelled out so the partial index outbox_claim serves the inner SELECT.
   const claim = `
     WITH due AS (
@@ -67,6 +67,54 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
   );
   const exists = `SELECT 1 FROM ${t.outbox} WHERE id = $1`;
 
+  /**
+   * Many acks in one statement: the same lock, lease check, update and attempt as `delivered`, for every
+   * input row at once (ids must be distinct). Answers the ids it acked.
+   */
+  const deliveredMany = `
+    WITH input AS (
+      SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::double precision[], $7::text[])
+        AS i (id, token, at, status_code, target_id, latency_ms, answer)
+    ), held AS (
+      SELECT o.id, o.lease_worker, i.at, i.status_code, i.target_id, i.latency_ms, i.answer
+      FROM ${t.outbox} o JOIN input i ON o.id = i.id
+      WHERE o.status = 'pending' AND o.lease_token = i.token
+      FOR UPDATE OF o
+    ), settled AS (
+      UPDATE ${t.outbox} o SET status = 'delivered', attempts = o.attempts + 1, last_error = NULL,
+        lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL,
+        delivered_at = held.at, receipt_status = held.status_code, receipt_target_id = held.target_id
+      FROM held WHERE o.id = held.id
+      RETURNING o.id, held.at, held.status_code, held.target_id, held.latency_ms, held.answer, held.lease_worker
+    ), attempt AS (
+      INSERT INTO ${t.attempts} (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
+      SELECT id, at, 'delivered', status_code, target_id, latency_ms, NULL, answer, lease_worker FROM settled
+      RETURNING outbox_id
+    )
+    SELECT outbox_id AS id FROM attempt`;
+  const existing = `SELECT id FROM ${t.outbox} WHERE id = ANY($1::bigint[])`;
+
+  /**
+   * One round of ackMany: entries with distinct row ids. Answers one result per entry; writes only the
+   * entries whose lease is held.
+   */
+  async function ackRound(query: Query, entries: { lease: LeaseRef; id: number; receipt: PreparedReceipt }[]): Promise<AckResult[]> {
+    const cols: unknown[][] = [[], [], [], [], [], [], []];
+    for (const { lease, id, receipt: r } of entries) {
+      cols[0]!.push(id);
+      cols[1]!.push(lease.leaseToken);
+      cols[2]!.push(r.at);
+      cols[3]!.push(r.statusCode);
+      cols[4]!.push(r.targetId);
+      cols[5]!.push(r.latencyMs);
+      cols[6]!.push(r.answer);
+    }
+    const acked = new Set((await query<{ id: number }>(deliveredMany, cols, 'blh_ack_many')).map((r) => Number(r.id)));
+    const missed = entries.filter((e) => !acked.has(e.id)).map((e) => e.id);
+    const found = missed.length === 0 ? new Set<number>() : new Set((await query<{ id: number }>(existing, [missed], 'blh_outbox_existing')).map((r) => Number(r.id)));
+    return entries.map((e) => (acked.has(e.id) ? null : found.has(e.id) ? new LeaseLostError(e.lease.id) : new StoreNotFoundError('outbox row', e.lease.id)));
+  }
+
   /** Runs a settling statement; when it changed nothing, says why — having written nothing. */
   async function settle<R>(query: Query, ref: LeaseRef, sql: string, name: string, a: PreparedAttempt, extra: { outcome: string; targetId?: string | null; error?: string | null; more?: unknown[] }): Promise<R> {
     const id = rowNumber(ref.id);
@@ -95,6 +143,35 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
       const lease = prepareLease(ref);
       const r = prepareReceipt(receipt);
       await writer.run((query) => settle(query, lease, delivered, 'blh_ack', r, { outcome: 'delivered', targetId: r.targetId }));
+    },
+
+    async ackMany(acks) {
+      open();
+      const prepared = prepareAcks(acks);
+      if (prepared.length === 0) return [];
+      return writer.run(async (query) => {
+        const results: AckResult[] = new Array(prepared.length).fill(null);
+        // Entries are settled in order, as one ack after another would be: a row named twice goes in a
+        // later round, so its second ack finds the first one's outcome (a lease no longer held).
+        let rest = prepared.map((p, index) => ({ ...p, index, id: rowNumber(p.lease.id) }));
+        while (rest.length > 0) {
+          const round: { lease: LeaseRef; id: number; receipt: PreparedReceipt; index: number }[] = [];
+          const later: typeof rest = [];
+          const seen = new Set<number>();
+          for (const e of rest) {
+            if (e.id === null) results[e.index] = new StoreNotFoundError('outbox row', e.lease.id);
+            else if (seen.has(e.id)) later.push(e);
+            else {
+              seen.add(e.id);
+              round.push({ ...e, id: e.id });
+            }
+          }
+          const answers = round.length === 0 ? [] : await ackRound(query, round);
+          round.forEach((e, i) => (results[e.index] = answers[i]!));
+          rest = later;
+        }
+        return results;
+      });
     },
 
     async retryLater(ref, report) {

@@ -5,18 +5,27 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LeaseLostError, StoreNotFoundError } from '../../ports/errors.js';
-import { prepareClaim, prepareDeadLetter, prepareLease, prepareReceipt, prepareRetry } from '../../ports/outbox-input.js';
-import type { PreparedAttempt } from '../../ports/outbox-input.js';
+import { prepareAcks, prepareClaim, prepareDeadLetter, prepareLease, prepareReceipt, prepareRetry } from '../../ports/outbox-input.js';
+import type { PreparedAttempt, PreparedReceipt } from '../../ports/outbox-input.js';
 import { rowNumber } from '../../ports/store-input.js';
 import { toClaimed, toDeadLetter } from '../../ports/store-rows.js';
 import type { DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
-import type { AttemptOutcome, LeaseRef, OutboxStore } from '../../ports/store.js';
+import type { AckResult, AttemptOutcome, ClaimedDelivery, LeaseRef, OutboxStore } from '../../ports/store.js';
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
 
 type Leased = Pick<OutboxRow, 'id' | 'target' | 'source' | 'recordId' | 'body' | 'attempts' | 'replays' | 'createdAt' | 'nextAttemptAt'>;
 
-export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'> {
+/** A claimed row, with the body also as the JSON text the file holds: a preset that sends it as it is need not serialise it again. */
+function toLeased(row: Leased, leaseToken: string, leaseExpiresAt: number): ClaimedDelivery {
+  const claimed = toClaimed(row, leaseToken, leaseExpiresAt);
+  claimed.bodyJson = row.body;
+  return claimed;
+}
+
+const oldestDueFirst = (a: Leased, b: Leased) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id;
+
+export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'> {
   // status = 'pending' is spelled out so the partial index outbox_claim serves the inner SELECT.
   const claim = db.prepare(`
     UPDATE outbox SET lease_token = @leaseToken, lease_worker = @worker, lease_expires_at = @leaseExpiresAt
@@ -31,11 +40,18 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxSt
   const insertAttempt = db.prepare(`
     INSERT INTO attempts (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
     VALUES (@id, @at, @outcome, @statusCode, @targetId, @latencyMs, @error, @answer, @worker)`);
+  // An ack is two statements: the attempt is logged from the row itself, and only if the row is pending
+  // under this lease (so a lost lease writes nothing), then the row is settled. Positional parameters: this
+  // pair runs once per delivered row.
+  const logDelivered = db.prepare(`
+    INSERT INTO attempts (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
+    SELECT id, ?, 'delivered', ?, ?, ?, NULL, ?, lease_worker FROM outbox
+    WHERE id = ? AND status = 'pending' AND lease_token = ?`);
   const delivered = db.prepare(`
     UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL,
       lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL,
-      delivered_at = @at, receipt_status = @statusCode, receipt_target_id = @targetId
-    WHERE id = @id`);
+      delivered_at = ?, receipt_status = ?, receipt_target_id = ?
+    WHERE id = ?`);
   const retry = db.prepare(`
     UPDATE outbox SET attempts = attempts + @counted, last_error = @error, next_attempt_at = @nextAttemptAt,
       lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL
@@ -59,6 +75,17 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxSt
     return id;
   }
 
+  /** Runs inside the writer's transaction: acks one row, or answers why not, having written nothing. */
+  function ackOne(ref: LeaseRef, r: PreparedReceipt): AckResult {
+    const id = rowNumber(ref.id);
+    if (id === null) return new StoreNotFoundError('outbox row', ref.id);
+    if (logDelivered.run(r.at, r.statusCode, r.targetId, r.latencyMs, r.answer, id, ref.leaseToken).changes === 0) {
+      return holder.get(id) === undefined ? new StoreNotFoundError('outbox row', ref.id) : new LeaseLostError(ref.id);
+    }
+    delivered.run(r.at, r.statusCode, r.targetId, id);
+    return null;
+  }
+
   return {
     async claim(options) {
       open();
@@ -67,18 +94,24 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxSt
       const leaseExpiresAt = c.now + c.leaseMs;
       const rows = await writer.run(() => claim.all({ ...c, leaseToken, leaseExpiresAt }) as Leased[]);
       // RETURNING does not keep the subquery's order.
-      rows.sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
-      return rows.map((row) => toClaimed(row, leaseToken, leaseExpiresAt));
+      rows.sort(oldestDueFirst);
+      return rows.map((row) => toLeased(row, leaseToken, leaseExpiresAt));
     },
 
     async ack(ref, receipt) {
       open();
       const lease = prepareLease(ref);
       const r = prepareReceipt(receipt);
-      await writer.run(() => {
-        const id = attempt(lease, 'delivered', r, { targetId: r.targetId });
-        delivered.run({ id, at: r.at, statusCode: r.statusCode, targetId: r.targetId });
-      });
+      const error = await writer.run(() => ackOne(lease, r));
+      if (error) throw error;
+    },
+
+    async ackMany(acks) {
+      open();
+      const prepared = prepareAcks(acks);
+      if (prepared.length === 0) return [];
+      // One job: one savepoint in the group commit's transaction, whatever the number of rows.
+      return writer.run(() => prepared.map((a) => ackOne(a.lease, a.receipt)));
     },
 
     async retryLater(ref, report) {

@@ -75,7 +75,7 @@ export function createHttpTarget(options: HttpTargetOptions): TargetAdapter {
     const refused = [];
     const ok: { item: OutboxItem; json: string }[] = [];
     for (const item of items) {
-      const json = item.output === undefined ? undefined : toJson(item.output);
+      const json = item.outputJson ?? (item.output === undefined ? undefined : toJson(item.output));
       if (json === undefined) refused.push(refuse(item, 'the mapping output is not JSON-serialisable'));
       else ok.push({ item, json });
     }

@@ -63,7 +63,7 @@ export function createOpenMeterTarget(options: OpenMeterTargetOptions = {}): Tar
     const ok: { item: OutboxItem; json: string }[] = [];
     for (const item of items) {
       const problem = openMeterEventProblem(item.output);
-      const json = problem === undefined ? toJson(item.output) : undefined;
+      const json = problem === undefined ? (item.outputJson ?? toJson(item.output)) : undefined;
       if (json === undefined) refused.push(refuse(item, `not a valid OpenMeter CloudEvent: ${problem ?? 'not JSON-serialisable'}`));
       else ok.push({ item, json });
     }

@@ -15,6 +15,8 @@ export interface OutboxItem {
   idempotencyKey: string;
   /** The target mapping's output for this record: exactly the element the preset sends. */
   output: unknown;
+  /** `output` as JSON text, when the store handed it over as such: sent as it is instead of serialising `output` again. */
+  outputJson?: string;
   /** 1 on the first send. */
   attempt: number;
 }
