@@ -41,12 +41,12 @@ const field = (record: unknown, name: string): unknown => (typeof record === 'ob
 
 /** 403 when any record names a source the key may not send: nothing of the request is judged or stored. */
 export function checkSources(items: readonly BodyItem[], scopes: readonly string[]): void {
-  const refused = new Set<string>();
+  let refused: Set<string> | undefined;
   for (const item of items) {
     const source = field(item.value, 'source');
-    if (typeof source === 'string' && !maySource(scopes, source)) refused.add(source);
+    if (typeof source === 'string' && !maySource(scopes, source)) (refused ??= new Set()).add(source);
   }
-  if (refused.size > 0) {
+  if (refused) {
     const list = [...refused].slice(0, 10);
     throw forbidden(`this API key may not send records for ${list.map((s) => JSON.stringify(s)).join(', ')}${refused.size > 10 ? ' (and more)' : ''}`, { sources: list });
   }
@@ -155,7 +155,8 @@ export async function storeVerdicts(
 
   const stored = toStore.length ? ctx.store.ingest(toStore) : ([] as IngestOutcome[]);
   const outcomes = logged.length ? (await Promise.all([stored, ...logged]))[0] : await stored;
-  outcomes.forEach((outcome, k) => {
+  for (let k = 0; k < outcomes.length; k++) {
+    const outcome = outcomes[k];
     const i = storedIndex[k];
     const r = results[i];
     r.status = outcome.status;
@@ -165,7 +166,7 @@ export async function storeVerdicts(
       r.message = v.message;
     }
     if (outcome.existing) r.existing = { verdict: outcome.existing.verdict, receivedAt: outcome.existing.receivedAt.toISOString() };
-  });
+  }
   return results;
 }
 

@@ -20,20 +20,24 @@ export interface Metrics {
 }
 
 export function createMetrics(): Metrics {
-  const records = new Map<string, number>();
-  const reasons = new Map<string, number>();
+  // Keyed by the raw label values; the escaped label text is built once, when a key is first seen.
+  const records = new Map<string, { labels: string; n: number }>();
+  const reasons = new Map<string, { labels: string; n: number }>();
   const latency = new Map<string, Histogram>();
   // method -> route -> status -> histogram, so a request costs three lookups and no string building.
   const byRequest = new Map<string, Map<string, Map<number, Histogram>>>();
 
   return {
     record(verdict, code) {
-      const k = `verdict="${esc(verdict)}",code="${esc(code)}"`;
-      records.set(k, (records.get(k) ?? 0) + 1);
+      const k = `${verdict}\n${code}`;
+      const c = records.get(k);
+      if (c) c.n += 1;
+      else records.set(k, { labels: `verdict="${esc(verdict)}",code="${esc(code)}"`, n: 1 });
     },
     reason(code) {
-      const k = `code="${esc(code)}"`;
-      reasons.set(k, (reasons.get(k) ?? 0) + 1);
+      const c = reasons.get(code);
+      if (c) c.n += 1;
+      else reasons.set(code, { labels: `code="${esc(code)}"`, n: 1 });
     },
     request(method, route, status, seconds) {
       let routes = byRequest.get(method);
@@ -54,10 +58,10 @@ export function createMetrics(): Metrics {
       const out: string[] = [];
       out.push('# HELP bilhetagem_records_total Records answered, by verdict (accepted, skipped, duplicate, conflict, rejected) and code (skip code, first rejection code).');
       out.push('# TYPE bilhetagem_records_total counter');
-      for (const [k, v] of records) out.push(`bilhetagem_records_total{${k}} ${v}`);
+      for (const { labels, n } of records.values()) out.push(`bilhetagem_records_total{${labels}} ${n}`);
       out.push('# HELP bilhetagem_rejection_reasons_total Reasons given in rejections, one per reason.');
       out.push('# TYPE bilhetagem_rejection_reasons_total counter');
-      for (const [k, v] of reasons) out.push(`bilhetagem_rejection_reasons_total{${k}} ${v}`);
+      for (const { labels, n } of reasons.values()) out.push(`bilhetagem_rejection_reasons_total{${labels}} ${n}`);
       out.push('# HELP bilhetagem_http_request_duration_seconds Time from a request arriving to its answer being sent.');
       out.push('# TYPE bilhetagem_http_request_duration_seconds histogram');
       for (const [k, h] of latency) {

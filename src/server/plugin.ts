@@ -3,7 +3,7 @@
  * vocabulary, OpenAPI and every route. It is encapsulated: registering it inside another Fastify app
  * changes nothing outside it. buildServer (build-server.ts) is the usual way in.
  */
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { authenticateAdmin, authenticateKey, presentedKey } from './authenticate.ts';
@@ -22,6 +22,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     bilhetagemCounted: boolean;
+    /** The route's config, read once in onRequest (request.routeOptions builds a new object on every read). */
+    bilhetagemConfig: FastifyContextConfig | null;
   }
   interface FastifyContextConfig {
     /** key: an API key; admin: an @admin key or an admin account. */
@@ -42,6 +44,8 @@ export const bilhetagemServer: FastifyPluginAsync<BilhetagemPluginOptions> = asy
 
   app.decorateRequest('principal', null);
   app.decorateRequest('bilhetagemCounted', false);
+  app.decorateRequest('bilhetagemConfig', null);
+  const configOf = (request: FastifyRequest): FastifyContextConfig => (request.bilhetagemConfig ??= request.routeOptions.config);
   app.addSchema(errorSchema);
   // Response schemas document the answers; JSON.stringify writes them, so nothing is ever dropped from one.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -52,7 +56,7 @@ export const bilhetagemServer: FastifyPluginAsync<BilhetagemPluginOptions> = asy
     try {
       const contentType = request.headers['content-type'] ?? '';
       // Routes that take no records (admin) get plain JSON, with the same checks.
-      if (!request.routeOptions.config.records) return done(null, parseJsonBody(body as Buffer, contentType, o.maxDepth));
+      if (!configOf(request).records) return done(null, parseJsonBody(body as Buffer, contentType, o.maxDepth));
       done(null, parseRecordsBody(body as Buffer, contentType, limits));
     } catch (error) {
       done(error as Error, undefined);
@@ -70,7 +74,7 @@ export const bilhetagemServer: FastifyPluginAsync<BilhetagemPluginOptions> = asy
       reply.header('connection', 'close');
       return next(notReady('the server is shutting down; retry against another instance or after it restarts', 5));
     }
-    const auth = request.routeOptions.config.auth;
+    const auth = configOf(request).auth;
     if (!auth) return next();
     (auth === 'admin' ? authenticateAdmin(store, request.headers) : authenticateKey(store, presentedKey(request.headers))).then((principal) => {
       request.principal = principal;
@@ -96,7 +100,7 @@ export const bilhetagemServer: FastifyPluginAsync<BilhetagemPluginOptions> = asy
   });
   app.addHook('onResponse', (request, reply, next) => {
     done(request);
-    const route = request.routeOptions.url ?? 'unknown';
+    const route = (configOf(request) as { url?: string } | undefined)?.url ?? 'unknown';
     state.metrics.request(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     // Probes and scrapes come every few seconds; their lines are debug, the rest info.
     const level = PROBES.has(route) && reply.statusCode < 400 ? 'debug' : 'info';

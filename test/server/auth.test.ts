@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createSqliteStore } from '../../src/adapters/sqlite/index.ts';
 import { issueApiKey, hashPassword } from '../../src/auth/index.ts';
 import { testServer, voice, sms } from './helpers.ts';
 
@@ -61,6 +65,33 @@ describe('API keys', () => {
     const { key } = await issueApiKey(s.store, { name: 'all', sources: ['*'] });
     expect((await s.post([voice(), sms()], { key })).statusCode).toBe(202);
     expect((await s.get('/v1/records/sms-gateway/sms-1', key)).statusCode).toBe(200);
+  });
+
+  it('on a SQLite store, whose key lookups are cached, a key revoked by another program stops at the very next request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bilhetagem-auth-'));
+    try {
+      const filename = join(dir, 'keys.db');
+      const s = await testServer({ store: createSqliteStore({ filename }) });
+      const { key, info } = await issueApiKey(s.store, { name: 'short-lived', sources: ['voice-platform'] });
+      // No write between these: the second request is answered from the cache.
+      expect((await s.get('/v1/records/voice-platform/none', key)).statusCode).toBe(404);
+      expect((await s.get('/v1/records/voice-platform/none', key)).statusCode).toBe(404);
+      // The same prefix with another secret is checked, not taken from what was checked before.
+      const [prefix, secret] = key.split('.');
+      const wrong = `${prefix}.${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+      expect((await s.get('/v1/records/voice-platform/none', wrong)).statusCode).toBe(401);
+      // Another program (the CLI) revokes it: the server's store sees another connection's commit.
+      const cli = createSqliteStore({ filename });
+      await cli.revokeApiKey(info.id);
+      await cli.close();
+      expect((await s.get('/v1/records/voice-platform/none', key)).statusCode).toBe(401);
+      expect((await s.post(voice({ id: 'after' }), { key })).statusCode).toBe(401);
+      // The server's own key still works, checked again after that commit.
+      expect((await s.post(voice({ id: 'mine' }))).statusCode).toBe(202);
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a revoked key stops working at the very next request', async () => {

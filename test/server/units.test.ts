@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { generateApiKey, hashPassword, parseApiKey, verifyPassword, verifySecret } from '../../src/auth/index.ts';
 import { locateJsonError } from '../../src/server/body/json-error.ts';
 import { inspectShape } from '../../src/server/body/inspect.ts';
-import { canonicalJson, payloadHash } from '../../src/server/canonical-json.ts';
+import { createHash } from 'node:crypto';
+import { canonicalJson, canonicalText, payloadHash } from '../../src/server/canonical-json.ts';
 import { createRateLimiter } from '../../src/server/rate-limit.ts';
 import { createMemoryStore } from '../../src/adapters/memory/index.ts';
 import { bootstrap } from '../../src/server/bootstrap.ts';
@@ -49,6 +50,27 @@ describe('payload hash', () => {
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: null }] })).toBe('{"a":[{"c":null,"d":2}],"b":1}');
     expect(payloadHash({ a: 1, b: 2 })).toBe(payloadHash({ b: 2, a: 1 }));
     expect(payloadHash({ a: 1 })).not.toBe(payloadHash({ a: '1' }));
+  });
+
+  it('is the SHA-256 of canonicalJson, whichever way the text is made', () => {
+    const reference = (v: unknown) => `sha256:${createHash('sha256').update(canonicalJson(v)).digest('hex')}`;
+    const values: unknown[] = [
+      JSON.parse('{"specversion":"1.0","id":"x","data":{"duration_s":187,"from":"+55","nested":[1,{"z":null,"a":[true,false]}],"é":"ü\\u0000"}}'),
+      // Index-like keys are listed first by JS objects whatever their order: the text must still sort them as strings.
+      JSON.parse('{"b":1,"10":2,"9":3,"01":4,"a":{"2":[],"1":{}}}'),
+      JSON.parse('{"__proto__":{"x":1},"a":2}'),
+      { a: undefined, b: [undefined, () => 1], c: new Date(0), d: Object.create(null) },
+      { s: 'quote " backslash \\ newline \n', n: -0, e: 1e21, f: 0.1 },
+      [1, 'two', null],
+      'text',
+      42,
+      null,
+    ];
+    for (const v of values) {
+      expect(canonicalText(v)).toBe(canonicalJson(v));
+      expect(payloadHash(v)).toBe(reference(v));
+    }
+    expect(canonicalText(JSON.parse('{"b":1,"10":2,"9":3}'))).toBe('{"10":2,"9":3,"b":1}');
   });
 });
 

@@ -8,7 +8,7 @@ import { createSqliteStore, SCHEMA_VERSION } from '../../src/adapters/sqlite/ind
 import type { SqliteStore, SqliteStoreOptions } from '../../src/adapters/sqlite/index.js';
 import { migrate } from '../../src/adapters/sqlite/migrations.js';
 import { runStoreConformance } from './conformance.js';
-import { accepted, at, expectCode, forLago, T0 } from './fixtures.js';
+import { accepted, at, expectCode, forLago, skipped, T0 } from './fixtures.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 const dir = mkdtempSync(join(tmpdir(), 'bilhetagem-store-'));
@@ -158,6 +158,106 @@ describe('sqlite store', () => {
       const store = open({ filename: freshFile(), maxBatchJobs: 10 });
       await Promise.all(Array.from({ length: 25 }, (_, i) => store.ingest([forLago(String(i))])));
       expect(store.writeStats()).toMatchObject({ transactions: 3, jobs: 25, largestBatch: 10 });
+    });
+  });
+
+  describe('writer thread', () => {
+    it('answers ingest after the commit: another connection sees every row at once', async () => {
+      const filename = freshFile();
+      const store = open({ filename });
+      const other = new Database(filename, { readonly: true });
+      try {
+        const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => store.ingest([forLago(`t${i}`), skipped(`s${i}`)])));
+        expect(outcomes.flat().map((o) => o.status)).toEqual(Array.from({ length: 20 }, () => ['accepted', 'skipped']).flat());
+        expect(other.prepare('SELECT count(*) FROM records').pluck().get()).toBe(40);
+        expect(other.prepare('SELECT count(*) FROM outbox').pluck().get()).toBe(20);
+        await store.recordRejection({ source: 'telecom', id: 'bad', errors: [{ code: 'X', message: 'x' }], rulesetVersion: 'v', receivedAt: T0 });
+        expect(other.prepare('SELECT count(*) FROM rejections').pluck().get()).toBe(1);
+      } finally {
+        other.close();
+      }
+    });
+
+    it('tells duplicates from conflicts, within one call and across calls', async () => {
+      const store = open({ filename: freshFile() });
+      expect((await store.ingest([forLago('1'), forLago('1'), forLago('1', { payloadHash: 'other' })])).map((o) => o.status)).toEqual(['accepted', 'duplicate', 'conflict']);
+      const [again] = await store.ingest([forLago('1', { payloadHash: 'other' })]);
+      expect(again).toEqual({ source: 'telecom', id: '1', status: 'conflict', existing: { verdict: 'accepted', payloadHash: 'hash-1', receivedAt: T0 } });
+    });
+
+    it('never makes the main connection wait for the thread’s lock: writes of both, concurrent, with no busy timeout', async () => {
+      const store = open({ filename: freshFile(), busyTimeoutMs: 0 });
+      await store.ingest(Array.from({ length: 40 }, (_, i) => forLago(`seed${i}`)));
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 40; i++) {
+        writes.push(store.ingest([forLago(`n${i}`)]));
+        writes.push(store.claim({ target: 'lago', limit: 1, leaseMs: 60_000, worker: `w${i}`, now: T0 }).then(([row]) => row && store.ack(row, { at: T0 })));
+        writes.push(store.recordRejection({ source: 'telecom', id: `bad${i}`, errors: [], rulesetVersion: 'v', receivedAt: T0 }));
+        if (i % 8 === 0) await new Promise((r) => setImmediate(r));
+      }
+      const results = await Promise.allSettled(writes);
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      expect((await store.stats({ now: T0 })).deliveries.delivered).toBe(40);
+    });
+  });
+
+  it('in memory (no second connection, so no writer thread) stores records, their outbox rows and rejections the same way', async () => {
+    const store = open({ filename: ':memory:' });
+    expect((await store.ingest([forLago('1'), forLago('1'), forLago('1', { payloadHash: 'other' }), accepted('2'), skipped('3')])).map((o) => o.status)).toEqual([
+      'accepted',
+      'duplicate',
+      'conflict',
+      'accepted',
+      'skipped',
+    ]);
+    expect(await store.ingest([forLago('1', { payloadHash: 'other' })])).toEqual([{ source: 'telecom', id: '1', status: 'conflict', existing: { verdict: 'accepted', payloadHash: 'hash-1', receivedAt: T0 } }]);
+    expect(Object.keys((await store.getRecord('telecom', '2'))!.targets).sort()).toEqual(['lago', 'stripe']);
+    expect((await store.getRecord('telecom', '3'))!.targets).toEqual({});
+    await store.recordRejection({ source: 'telecom', id: 'bad', errors: [{ code: 'X', message: 'x' }], rulesetVersion: 'v', receivedAt: T0 });
+    expect((await store.listRejections()).items).toMatchObject([{ id: 'bad', errors: [{ code: 'X' }] }]);
+    expect(store.writeStats().transactions).toBeGreaterThan(0);
+  });
+
+  describe('API key lookups', () => {
+    const key = { name: 'k', sources: ['telecom'], prefix: 'blh_cached', hash: 'h', createdAt: T0 };
+
+    it('hand out the same key object while nothing was committed, and a new one after any commit', async () => {
+      const store = open({ filename: freshFile() });
+      await store.createApiKey(key);
+      const first = await store.findApiKeyByPrefix('blh_cached');
+      expect(await store.findApiKeyByPrefix('blh_cached')).toBe(first);
+      await store.ingest([forLago('1')]);
+      const afterIngest = await store.findApiKeyByPrefix('blh_cached');
+      expect(afterIngest).not.toBe(first);
+      expect(afterIngest).toEqual(first);
+      await store.appendAudit({ actor: 'ana', action: 'login', at: T0 });
+      expect(await store.findApiKeyByPrefix('blh_cached')).not.toBe(afterIngest);
+    });
+
+    it('do not find a key revoked by this store, by another store or by another program, at the very next lookup', async () => {
+      const filename = freshFile();
+      const store = open({ filename });
+      const other = open({ filename });
+      const raw = new Database(filename);
+      try {
+        const a = await store.createApiKey({ ...key, prefix: 'blh_a' });
+        const b = await store.createApiKey({ ...key, prefix: 'blh_b' });
+        await store.createApiKey({ ...key, prefix: 'blh_c' });
+        // Each key is in the cache (the same object twice) just before it is revoked.
+        const cached = async (prefix: string) => expect(await store.findApiKeyByPrefix(prefix)).toBe(await store.findApiKeyByPrefix(prefix));
+
+        await cached('blh_a');
+        await store.revokeApiKey(a.id);
+        expect(await store.findApiKeyByPrefix('blh_a')).toBeUndefined();
+        await cached('blh_b');
+        await other.revokeApiKey(b.id);
+        expect(await store.findApiKeyByPrefix('blh_b')).toBeUndefined();
+        await cached('blh_c');
+        raw.prepare("UPDATE api_keys SET revoked_at = 1 WHERE prefix = 'blh_c'").run();
+        expect(await store.findApiKeyByPrefix('blh_c')).toBeUndefined();
+      } finally {
+        raw.close();
+      }
     });
   });
 

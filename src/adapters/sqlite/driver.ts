@@ -22,6 +22,12 @@ export function loadDriver(): typeof BetterSqlite3 {
   return driver;
 }
 
+/** Where the driver's module is, for a thread that loads it too (writer-thread.ts). */
+export function driverPath(): string {
+  loadDriver();
+  return createRequire(import.meta.url).resolve('better-sqlite3');
+}
+
 /** Statements are prepared once; queries whose WHERE depends on the filters given get one per shape. */
 export function statementCache(db: SqliteDatabase): (sql: string) => SqliteStatement {
   const cache = new Map<string, SqliteStatement>();

@@ -1,9 +1,10 @@
 /**
- * Group commit: every write of the SQLite store is a job queued here, and all jobs queued before the
- * next turn of the event loop are committed in one IMMEDIATE transaction. With synchronous=FULL each
- * commit costs an fsync, so one transaction per request caps a server at a few thousand records/s; a
- * batch pays one fsync for all of its callers. Under load batches grow on their own: while one commit
- * blocks the loop, requests pile up and all go into the next one.
+ * Group commit: every write of the SQLite store's main connection is a job queued here, and all jobs
+ * queued before the next turn of the event loop are committed in one IMMEDIATE transaction (records and
+ * rejections of a store in a file take the same road on a thread of their own: writer-thread.ts). With
+ * synchronous=FULL each commit costs an fsync, so one transaction per request caps a server at a few
+ * thousand records/s; a batch pays one fsync for all of its callers. Under load batches grow on their
+ * own: while one commit blocks the loop, requests pile up and all go into the next one.
  *
  * Each job runs inside its own SAVEPOINT and each caller's promise settles only after the COMMIT, so:
  * - a job that throws (a lease lost, a row not found, a constraint of its own) is rolled back to its
@@ -43,9 +44,21 @@ export interface GroupCommit {
   stats(): GroupCommitStats;
 }
 
+/**
+ * Another writer of this process, on its own connection (writer-thread.ts). A batch here waits while
+ * that writer has one in flight, instead of blocking the loop in SQLite's busy handler until its lock is
+ * released; the other writer lets waiting batches run before it starts its next one.
+ */
+export interface WriteGate {
+  readonly busy: boolean;
+  /** Calls fn once the other writer has no batch in flight (at once when it has none). */
+  whenFree(fn: () => void): void;
+}
+
 export interface GroupCommitOptions {
   /** Jobs per transaction; the rest wait for the next turn so one flush cannot hold the loop for long. */
   maxJobs: number;
+  gate?: WriteGate;
 }
 
 export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOptions): GroupCommit {
@@ -74,6 +87,12 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
   }
 
   function flush(): void {
+    // Still scheduled while waiting at the gate: run() need not schedule again.
+    if (options.gate?.busy) return options.gate.whenFree(flush);
+    flushNow();
+  }
+
+  function flushNow(): void {
     scheduled = false;
     if (queue.length === 0) return;
     let jobs = queue;
@@ -110,7 +129,7 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
       });
     },
     drain() {
-      while (queue.length > 0) flush();
+      while (queue.length > 0) flushNow();
     },
     stats: () => ({ ...stats }),
   };

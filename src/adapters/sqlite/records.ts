@@ -5,24 +5,63 @@ import { toRecord, toRejection } from '../../ports/store-rows.js';
 import type { AttemptRow, OutboxRow, RecordRow, RejectionRow } from '../../ports/store-rows.js';
 import type { IngestOutcome, RecordStore, StoredVerdict } from '../../ports/store.js';
 import type { SqliteContext } from './context.js';
+import { INGEST, REJECTION } from './writer-thread.js';
+import type { ExistingRow, ThreadJob } from './writer-thread.js';
 import { OUTBOX_COLUMNS } from './columns.js';
 
-export function sqliteRecords({ db, writer, cached, open }: SqliteContext): RecordStore {
+/** The record writes, with positional parameters: the main connection and the writer thread prepare the same text. */
+export const RECORD_WRITES = {
   // RETURNING answers only when the row was inserted: no second query on the common path.
-  const insertRecord = db.prepare(`
+  insertRecord: `
     INSERT INTO records (source, id, type, subject, payload, payload_hash, verdict, code, message, ruleset_version, received_at)
-    VALUES (@source, @id, @type, @subject, @payload, @payloadHash, @verdict, @code, @message, @rulesetVersion, @receivedAt)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (source, id) DO NOTHING
-    RETURNING seq`);
-  const existingRecord = db.prepare(
-    'SELECT verdict, payload_hash AS payloadHash, received_at AS receivedAt FROM records WHERE source = ? AND id = ?',
-  );
-  const insertOutbox = db.prepare(`
+    RETURNING seq`,
+  existingRecord: 'SELECT verdict, payload_hash, received_at FROM records WHERE source = ? AND id = ?',
+  insertOutbox: `
     INSERT INTO outbox (record_seq, source, record_id, target, body, created_at, next_attempt_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)`);
-  const insertRejection = db.prepare(`
+    VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  insertRejection: `
     INSERT INTO rejections (source, record_id, type, errors, ruleset_version, received_at, payload)
-    VALUES (@source, @id, @type, @errors, @rulesetVersion, @receivedAt, @payload)`);
+    VALUES (?, ?, ?, ?, ?, ?, ?)`,
+};
+
+/** An ingest call as a writer-thread job (see ThreadJob), which ingestNow below reads too. */
+function ingestJob(items: PreparedIngestItem[]): ThreadJob {
+  const job: unknown[] = [INGEST];
+  for (const item of items) {
+    job.push(item.source, item.id, item.type, item.subject, item.payload, item.payloadHash, item.verdict, item.code, item.message, item.rulesetVersion, item.receivedAt);
+    job.push(item.outputs.length);
+    for (const o of item.outputs) job.push(o.target, o.body);
+  }
+  return job;
+}
+
+function outcomesOf(items: PreparedIngestItem[], existing: ExistingRow[]): IngestOutcome[] {
+  const out: IngestOutcome[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const row = existing[i];
+    if (row === null) {
+      out[i] = { source: item.source, id: item.id, status: item.verdict };
+      continue;
+    }
+    const [verdict, payloadHash, receivedAt] = row;
+    out[i] = {
+      source: item.source,
+      id: item.id,
+      status: payloadHash === item.payloadHash ? 'duplicate' : 'conflict',
+      existing: { verdict: verdict as StoredVerdict, payloadHash, receivedAt: toDate(receivedAt) },
+    };
+  }
+  return out;
+}
+
+export function sqliteRecords({ db, writer, thread, cached, open }: SqliteContext): RecordStore {
+  const insertRecord = db.prepare(RECORD_WRITES.insertRecord);
+  const existingRecord = db.prepare(RECORD_WRITES.existingRecord).raw();
+  const insertOutbox = db.prepare(RECORD_WRITES.insertOutbox);
+  const insertRejection = db.prepare(RECORD_WRITES.insertRejection);
   const recordById = db.prepare(`
     SELECT seq, source, id, type, subject, payload, payload_hash AS payloadHash, verdict, code, message,
            ruleset_version AS rulesetVersion, received_at AS receivedAt
@@ -34,21 +73,25 @@ export function sqliteRecords({ db, writer, cached, open }: SqliteContext): Reco
     FROM attempts a JOIN outbox o ON o.id = a.outbox_id
     WHERE o.record_seq = ? ORDER BY a.id`);
 
-  function ingestNow(items: PreparedIngestItem[]): IngestOutcome[] {
-    return items.map(({ outputs, ...item }): IngestOutcome => {
-      const inserted = insertRecord.get(item) as { seq: number } | undefined;
-      if (inserted) {
-        for (const o of outputs) insertOutbox.run(inserted.seq, item.source, item.id, o.target, o.body, item.receivedAt, item.receivedAt);
-        return { source: item.source, id: item.id, status: item.verdict };
+  // What the writer thread runs (writer-thread.ts), for a store without one (in memory). Keep the two alike.
+  function ingestNow(job: ThreadJob): ExistingRow[] {
+    const out: ExistingRow[] = [];
+    let i = 1;
+    while (i < job.length) {
+      const source = job[i];
+      const id = job[i + 1];
+      const receivedAt = job[i + 10];
+      const inserted = insertRecord.get(job.slice(i, i + 11)) as { seq: number } | undefined;
+      const outputs = job[i + 11] as number;
+      i += 12;
+      if (inserted === undefined) out.push(existingRecord.get(source, id) as ExistingRow);
+      else {
+        out.push(null);
+        for (let k = 0; k < outputs; k++) insertOutbox.run(inserted.seq, source, id, job[i + 2 * k], job[i + 2 * k + 1], receivedAt, receivedAt);
       }
-      const existing = existingRecord.get(item.source, item.id) as { verdict: StoredVerdict; payloadHash: string; receivedAt: number };
-      return {
-        source: item.source,
-        id: item.id,
-        status: existing.payloadHash === item.payloadHash ? 'duplicate' : 'conflict',
-        existing: { verdict: existing.verdict, payloadHash: existing.payloadHash, receivedAt: toDate(existing.receivedAt) },
-      };
-    });
+      i += 2 * outputs;
+    }
+    return out;
   }
 
   // One snapshot for the record, its rows and their attempts, even if another process writes meanwhile.
@@ -63,13 +106,17 @@ export function sqliteRecords({ db, writer, cached, open }: SqliteContext): Reco
       open();
       const prepared = prepareIngest(items);
       if (prepared.length === 0) return [];
-      return writer.run(() => ingestNow(prepared));
+      const job = ingestJob(prepared);
+      const existing = thread ? ((await thread.run(job)) as ExistingRow[]) : await writer.run(() => ingestNow(job));
+      return outcomesOf(prepared, existing);
     },
 
     async recordRejection(entry) {
       open();
       const r = prepareRejection(entry);
-      await writer.run(() => insertRejection.run(r));
+      const row = [r.source, r.id, r.type, r.errors, r.rulesetVersion, r.receivedAt, r.payload];
+      if (thread) await thread.run([REJECTION, ...row]);
+      else await writer.run(() => insertRejection.run(row));
     },
 
     async listRejections(filter) {

@@ -1,6 +1,7 @@
 /**
  * The SQLite store: one file, WAL, synchronous=FULL by default, so a resolved ingest() means the
- * record is on disk. Every write goes through group commit (group-commit.ts); reads run directly.
+ * record is on disk. Every write goes through group commit (group-commit.ts; records and rejections on
+ * a thread of their own, writer-thread.ts); reads run directly.
  */
 import { BilhetagemError, OptionsError } from '../../errors.js';
 import { StoreClosedError, StoreOpenError } from '../../ports/errors.js';
@@ -11,15 +12,17 @@ import { sqliteAdmin } from './admin.js';
 import { sqliteClaims } from './claim.js';
 import type { SqliteContext } from './context.js';
 import { sqliteDeadLetters } from './dead-letters.js';
-import { loadDriver, statementCache } from './driver.js';
+import { driverPath, loadDriver, statementCache } from './driver.js';
 import type { SqliteDatabase } from './driver.js';
 import { createGroupCommit } from './group-commit.js';
+import { cachedKeyLookup } from './key-cache.js';
 import { sqliteInsight } from './insight.js';
 import type { GroupCommitStats } from './group-commit.js';
 import { migrate, refuseNewerSchema } from './migrations.js';
-import { sqliteRecords } from './records.js';
+import { RECORD_WRITES, sqliteRecords } from './records.js';
 import { sqliteRetention } from './retention.js';
 import { sqliteStats } from './stats.js';
+import { createThreadWriter } from './writer-thread.js';
 
 export type SqliteSynchronous = 'EXTRA' | 'FULL' | 'NORMAL' | 'OFF';
 
@@ -70,15 +73,24 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const o = resolveSqliteOptions(options);
   const db = openDatabase(o);
   let closed = false;
-  const writer = createGroupCommit(db, { maxJobs: o.maxBatchJobs });
+  // Records and rejections commit on a thread of their own, off the event loop; a database in memory
+  // has no second connection to give it, so it writes them here.
+  const thread =
+    o.filename === ':memory:'
+      ? undefined
+      : createThreadWriter({ driver: driverPath(), filename: o.filename, busyTimeoutMs: o.busyTimeoutMs, synchronous: o.synchronous, maxJobs: o.maxBatchJobs, sql: RECORD_WRITES });
+  const writer = createGroupCommit(db, { maxJobs: o.maxBatchJobs, ...(thread ? { gate: thread } : {}) });
   const ctx: SqliteContext = {
     db,
     writer,
+    ...(thread ? { thread } : {}),
     cached: statementCache(db),
     open: () => {
       if (closed) throw new StoreClosedError();
     },
   };
+
+  const admin = sqliteAdmin(ctx);
 
   return {
     filename: o.filename,
@@ -86,10 +98,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     ...sqliteClaims(ctx),
     ...sqliteDeadLetters(ctx),
     ...sqliteStats(ctx),
-    ...sqliteAdmin(ctx),
+    ...admin,
+    findApiKeyByPrefix: cachedKeyLookup(ctx, admin.findApiKeyByPrefix),
     ...sqliteRetention(ctx),
     ...sqliteInsight(ctx),
-    writeStats: () => writer.stats(),
+    writeStats: () => (thread ? sumStats(writer.stats(), thread.stats()) : writer.stats()),
 
     // An empty write transaction takes the write lock without writing: it fails on a read-only file or
     // a lock held past busy_timeout. A full disk shows only on the next real write.
@@ -106,10 +119,15 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async close() {
       if (closed) return;
       closed = true;
+      await thread?.close();
       writer.drain();
       db.close();
     },
   };
+}
+
+function sumStats(a: GroupCommitStats, b: GroupCommitStats): GroupCommitStats {
+  return { transactions: a.transactions + b.transactions, jobs: a.jobs + b.jobs, largestBatch: Math.max(a.largestBatch, b.largestBatch), failedBatches: a.failedBatches + b.failedBatches };
 }
 
 function openDatabase(o: Required<SqliteStoreOptions>): SqliteDatabase {

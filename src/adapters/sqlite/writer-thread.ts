@@ -1,0 +1,289 @@
+/**
+ * The ingest writer thread: records, their outbox rows and logged rejections are written by a second
+ * connection to the same file, owned by a worker thread, so the commit (an fsync with synchronous=FULL)
+ * and the inserts no longer hold the event loop: the main thread parses and judges the next requests
+ * while the previous group commits.
+ *
+ * It is group commit as in group-commit.ts, across a thread boundary: jobs queued before the next turn
+ * of the event loop go to the thread as one batch; the thread runs it in one IMMEDIATE transaction, each
+ * job in its own SAVEPOINT, and answers after the COMMIT returned. Only then are the callers' promises
+ * settled, so "resolved" still means "on disk". While a batch commits the next one is collected and sent
+ * (at most MAX_IN_FLIGHT batches wait for the thread; it commits them one after the other). A failed job
+ * fails alone; a batch that cannot begin or commit fails every caller with BLH_ERR_STORE_WRITE, as in
+ * group-commit.ts. The price: a lone call waits for two hops between threads on top of its commit, which
+ * a caller with nothing else to do notices (bench/store-ingest.ts case (a)); a server, which parses and
+ * judges the next requests meanwhile, gains the time the commits held its loop.
+ *
+ * The other writes of the store (claims, acks, admin) stay on the main connection. The two connections
+ * of one process never wait for each other's lock: the writer is also a WriteGate, and the main group
+ * commit runs its batch only between two batches of the thread (see group-commit.ts).
+ *
+ * The thread's code is plain JavaScript run with `eval`, so it needs no TypeScript loader and no file of
+ * its own beside the bundle: it works the same from src/ (tsx, vitest) and from dist/.
+ */
+import { Worker } from 'node:worker_threads';
+import { StoreWriteError } from '../../ports/errors.js';
+import type { GroupCommitStats, WriteGate } from './group-commit.js';
+
+/**
+ * One write, flat (one array of plain values is the cheapest thing to copy to a thread):
+ * - an ingest call: INGEST, then per record the 11 values of RECORD_WRITES.insertRecord (source and id
+ *   first, receivedAt last), the number of its outbox rows, and each row's target and body;
+ * - a rejection to log: REJECTION, then the 7 values of RECORD_WRITES.insertRejection.
+ */
+export type ThreadJob = unknown[];
+export const INGEST = 0;
+export const REJECTION = 1;
+
+/** What the thread answers for one ingest row: null when it was inserted, else the row that holds the identity. */
+export type ExistingRow = null | [verdict: string, payloadHash: string, receivedAt: number];
+
+export interface ThreadWriterOptions {
+  driver: string;
+  filename: string;
+  busyTimeoutMs: number;
+  synchronous: string;
+  maxJobs: number;
+  sql: { insertRecord: string; existingRecord: string; insertOutbox: string; insertRejection: string };
+}
+
+export interface ThreadWriter extends WriteGate {
+  run(job: ThreadJob): Promise<unknown>;
+  stats(): GroupCommitStats;
+  /** Commits everything queued, then closes the thread's connection. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  job: ThreadJob;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface WireError {
+  message: string;
+  code?: string;
+}
+
+/**
+ * Batches sent ahead: while the thread commits one, the next waits in its port, so the thread does not
+ * sit idle while the answer travels back and the main thread gets round to sending more.
+ */
+const MAX_IN_FLIGHT = 2;
+
+type Reply = { results: ({ ok: true; value: unknown } | { ok: false; error: WireError })[] } | { failed: WireError };
+
+export function createThreadWriter(options: ThreadWriterOptions): ThreadWriter {
+  let worker: Worker | undefined;
+  let queue: Pending[] = [];
+  /** Batches sent and not answered yet, oldest first (the thread answers in order). */
+  const inFlight: Pending[][] = [];
+  let scheduled = false;
+  let closing: (() => void) | undefined;
+  let waiters: (() => void)[] = [];
+  const stats: GroupCommitStats = { transactions: 0, jobs: 0, largestBatch: 0, failedBatches: 0 };
+
+  function start(): Worker {
+    const w = new Worker(THREAD_SOURCE, {
+      eval: true,
+      // The thread runs plain JavaScript: no loader, no profiler flags of the parent.
+      execArgv: [],
+      workerData: { driver: options.driver, filename: options.filename, busyTimeoutMs: options.busyTimeoutMs, synchronous: options.synchronous, sql: options.sql },
+    });
+    w.on('message', (reply: Reply) => settle(reply));
+    w.on('error', () => {
+      // 'exit' follows and fails what was in flight.
+    });
+    w.on('exit', () => {
+      if (worker !== w) return;
+      worker = undefined;
+      for (const jobs of inFlight.splice(0)) {
+        stats.failedBatches += 1;
+        fail(jobs, { message: 'the store writer thread stopped; whether this batch was committed is unknown' });
+      }
+      afterBatch();
+    });
+    w.unref();
+    return w;
+  }
+
+  /** More batches may be sent: the next one is collected until the loop's next turn. */
+  function schedule(): void {
+    if (scheduled || queue.length === 0 || inFlight.length >= MAX_IN_FLIGHT || waiters.length > 0) return;
+    scheduled = true;
+    setImmediate(send);
+  }
+
+  function send(): void {
+    scheduled = false;
+    // Writes of the main connection waiting for the gate go first: no new batch until they have run.
+    if (queue.length === 0 || inFlight.length >= MAX_IN_FLIGHT || waiters.length > 0) return;
+    let jobs = queue;
+    if (queue.length > options.maxJobs) {
+      jobs = queue.slice(0, options.maxJobs);
+      queue = queue.slice(options.maxJobs);
+    } else {
+      queue = [];
+    }
+    stats.transactions += 1;
+    stats.jobs += jobs.length;
+    if (jobs.length > stats.largestBatch) stats.largestBatch = jobs.length;
+    inFlight.push(jobs);
+    worker ??= start();
+    worker.ref();
+    const message: ThreadJob[] = new Array(jobs.length);
+    for (let i = 0; i < jobs.length; i++) message[i] = jobs[i].job;
+    worker.postMessage(message);
+    schedule();
+  }
+
+  function settle(reply: Reply): void {
+    const jobs = inFlight.shift()!;
+    if ('failed' in reply) {
+      stats.failedBatches += 1;
+      fail(jobs, reply.failed);
+    } else {
+      reply.results.forEach((result, i) => {
+        if (result.ok) jobs[i].resolve(result.value);
+        else jobs[i].reject(writeError('A write failed and was rolled back', result.error));
+      });
+    }
+    afterBatch();
+  }
+
+  function fail(jobs: Pending[], error: WireError): void {
+    const failure = writeError(`A write transaction of ${jobs.length} call(s) failed; none of them was committed`, error);
+    for (const p of jobs) p.reject(failure);
+  }
+
+  function afterBatch(): void {
+    if (inFlight.length === 0 && waiters.length > 0) {
+      // The main connection's writes waited for the thread: they run now, before its next batch.
+      const ready = waiters;
+      waiters = [];
+      for (const fn of ready) fn();
+    }
+    schedule();
+    if (inFlight.length === 0 && queue.length === 0) {
+      worker?.unref();
+      closing?.();
+    }
+  }
+
+  return {
+    run(job) {
+      return new Promise((resolve, reject) => {
+        queue.push({ job, resolve, reject });
+        schedule();
+      });
+    },
+
+    get busy() {
+      return inFlight.length > 0;
+    },
+
+    whenFree(fn) {
+      if (inFlight.length > 0) waiters.push(fn);
+      else fn();
+    },
+
+    stats: () => ({ ...stats }),
+
+    async close() {
+      if (inFlight.length > 0 || queue.length > 0) {
+        await new Promise<void>((resolve) => {
+          closing = resolve;
+          schedule();
+        });
+        closing = undefined;
+      }
+      const w = worker;
+      if (!w) return;
+      worker = undefined;
+      await new Promise<void>((resolve) => {
+        w.once('exit', () => resolve());
+        // Held until it has closed its connection: a program awaiting close() must not exit first.
+        w.ref();
+        w.postMessage('close');
+      });
+    },
+  };
+}
+
+/** The driver's error as the thread sent it, wrapped like group-commit.ts wraps one. */
+function writeError(message: string, error: WireError): StoreWriteError {
+  const cause = Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code });
+  return new StoreWriteError(`${message}: ${error.message}`, cause, error.code === undefined ? {} : { sqliteCode: error.code });
+}
+
+/**
+ * The thread. A batch is an array of jobs; the answer is one result per job, or `failed` when the
+ * transaction as a whole could not begin or commit (then nothing of it was committed).
+ */
+const THREAD_SOURCE = `'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const wire = (e) => ({ message: String((e && e.message) || e), code: e && typeof e.code === 'string' ? e.code : undefined });
+let db;
+let openError;
+let inBatch;
+try {
+  const Database = require(workerData.driver);
+  db = new Database(workerData.filename, { timeout: workerData.busyTimeoutMs });
+  db.pragma('synchronous = ' + workerData.synchronous);
+  db.pragma('foreign_keys = ON');
+  const sql = workerData.sql;
+  const insertRecord = db.prepare(sql.insertRecord);
+  const existingRecord = db.prepare(sql.existingRecord).raw();
+  const insertOutbox = db.prepare(sql.insertOutbox);
+  const insertRejection = db.prepare(sql.insertRejection);
+  const ingest = (job) => {
+    const out = [];
+    let i = 1;
+    while (i < job.length) {
+      const source = job[i];
+      const id = job[i + 1];
+      const receivedAt = job[i + 10];
+      const inserted = insertRecord.get(source, id, job[i + 2], job[i + 3], job[i + 4], job[i + 5], job[i + 6], job[i + 7], job[i + 8], job[i + 9], receivedAt);
+      const outputs = job[i + 11];
+      i += 12;
+      if (inserted === undefined) out.push(existingRecord.get(source, id));
+      else {
+        out.push(null);
+        for (let k = 0; k < outputs; k++) insertOutbox.run(inserted.seq, source, id, job[i + 2 * k], job[i + 2 * k + 1], receivedAt, receivedAt);
+      }
+      i += 2 * outputs;
+    }
+    return out;
+  };
+  const inSavepoint = db.transaction((job) => (job[0] === 0 ? ingest(job) : (insertRejection.run(job.slice(1)), null)));
+  inBatch = db.transaction((jobs) =>
+    jobs.map((job) => {
+      try {
+        return { ok: true, value: inSavepoint(job) };
+      } catch (error) {
+        if (!db.inTransaction) throw error;
+        return { ok: false, error: wire(error) };
+      }
+    }),
+  );
+} catch (error) {
+  openError = wire(error);
+  try { if (db) db.close(); } catch {}
+  db = undefined;
+}
+parentPort.on('message', (jobs) => {
+  if (jobs === 'close') {
+    if (db) db.close();
+    parentPort.close();
+    return;
+  }
+  if (openError) return parentPort.postMessage({ failed: openError });
+  let reply;
+  try {
+    reply = { results: inBatch.immediate(jobs) };
+  } catch (error) {
+    reply = { failed: wire(error) };
+  }
+  parentPort.postMessage(reply);
+});
+`;
