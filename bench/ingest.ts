@@ -2,7 +2,7 @@
  * Ingest over HTTP, end to end: a load generator (undici, on loopback, in this process) against servers
  * started in child processes, so the generator never shares the server's event loop.
  *
- *   node --import tsx bench/ingest.ts [--seconds 3] [--rounds 3] [--targets default,lago]   or `npm run bench -- ingest`
+ *   node --import tsx bench/ingest.ts [--seconds 3] [--rounds 3] [--targets default,lago] [--only b]   or `npm run bench -- ingest`
  *
  * (a) Fastify hello-world POST (parses the same JSON body, answers {"ok":true}): the ceiling;
  * (b) our POST /v1/records, one record per request, durable (SQLite file, synchronous=FULL, group commit);
@@ -67,6 +67,8 @@ async function runChild(kind: 'hello' | 'ours', dbFile: string | undefined, targ
     }
   });
   process.on('disconnect', () => process.exit(0));
+  // An orderly exit on kill(), so a profile asked for with BENCH_CHILD_ARGS is written.
+  process.on('SIGTERM', () => process.exit(0));
   send(ready);
 }
 
@@ -163,7 +165,7 @@ interface Case {
  * Both servers stay up and the cases take turns (a, b, c, a, b, c, ...): a machine whose speed drifts
  * during the run (other work, thermal limits) then shifts every case alike, and the medians are compared.
  */
-export async function benchIngest(options: { seconds?: number; rounds?: number; warmup?: number; targets?: string } = {}): Promise<void> {
+export async function benchIngest(options: { seconds?: number; rounds?: number; warmup?: number; targets?: string; only?: string } = {}): Promise<void> {
   const seconds = options.seconds ?? 3;
   const rounds = options.rounds ?? 3;
   const warmup = options.warmup ?? 1;
@@ -185,12 +187,16 @@ export async function benchIngest(options: { seconds?: number; rounds?: number; 
       { name: '(b) POST /v1/records, 1 record', origin, path: '/v1/records', headers: keyed, body: single, perRequest: 1, connections: 64, child: ours.child, runs: [] },
       { name: '(c) POST /v1/records, 100 records', origin, path: '/v1/records', headers: keyed, body: batch, perRequest: 100, connections: 16, child: ours.child, runs: [] },
     ];
+    // --only b: load one case alone (with BENCH_CHILD_ARGS, a profile of just that case); ratios need all three.
+    const only = options.only;
     for (let round = 0; round < rounds; round++) {
-      for (const c of cases) c.runs.push(await load(c.child, c.origin, c.path, c.headers, c.body, c.perRequest, c.connections, seconds, round === 0 ? warmup : 0.2));
+      for (const c of cases) if (!only || c.name.startsWith(`(${only})`)) c.runs.push(await load(c.child, c.origin, c.path, c.headers, c.body, c.perRequest, c.connections, seconds, round === 0 ? warmup : 0.2));
     }
     const rss = new Map<ChildProcess, number>();
     for (const child of children) rss.set(child, await askRss(child));
-    report(cases, rss, seconds, rounds, options.targets ?? 'default');
+    if (only) {
+      for (const c of cases) if (c.runs.length) console.log(`${c.name}: ${Math.round(median(c.runs.map((r) => r.requests / r.seconds)))} req/s`);
+    } else report(cases, rss, seconds, rounds, options.targets ?? 'default');
   } finally {
     for (const child of children) child.kill();
     rmSync(dir, { recursive: true, force: true });
@@ -224,5 +230,6 @@ if (childAt > 0) {
     return i > 0 ? Number(process.argv[i + 1]) : undefined;
   };
   const t = process.argv.indexOf('--targets');
-  await benchIngest({ seconds: arg('seconds'), rounds: arg('rounds'), targets: t > 0 ? process.argv[t + 1] : undefined });
+  const o = process.argv.indexOf('--only');
+  await benchIngest({ seconds: arg('seconds'), rounds: arg('rounds'), targets: t > 0 ? process.argv[t + 1] : undefined, only: o > 0 ? process.argv[o + 1] : undefined });
 }
