@@ -7,14 +7,11 @@
  * where `bound` (from `seqBound`) makes ties on the time come out in that same order.
  */
 import { StoreInputError } from './errors.js';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, millis, object, optionalMillis, optionalText, positiveInteger, text } from './store-input.js';
+import { MAX_TIME, MIN_TIME, decodeCursor, encodeCursor, millis, object, optionalMillis, optionalText, pageLimit, positiveInteger } from './store-input.js';
 import type { RecordHit, RecordSearch, SearchVerdict, TimeSeries, TimeSeriesRequest } from './insight-store.js';
 import type { AttemptOutcome, StoredVerdict } from './record-store.js';
 
 export const MAX_BUCKETS = 10_000;
-/** Times beyond any a Date holds, for open ends. */
-const MIN = -8.64e15;
-const MAX = 8.64e15;
 /** Larger than any row number (rowNumber accepts at most 15 digits). */
 export const SEQ_MAX = 1e15;
 
@@ -110,14 +107,12 @@ export function prepareSearch(filter: RecordSearch = {}): PreparedSearch {
   object(filter, 'filter');
   const verdict = optionalText(filter.verdict, 'verdict');
   if (verdict !== null && !VERDICTS.includes(verdict)) throw new StoreInputError('verdict must be accepted, skipped or rejected', { field: 'verdict' });
-  const limit = filter.limit === undefined ? DEFAULT_PAGE_LIMIT : Math.min(positiveInteger(filter.limit, 'limit'), MAX_PAGE_LIMIT);
-  let cursorAt = MAX;
+  const limit = pageLimit(filter.limit);
+  let cursorAt = MAX_TIME;
   let cursorRank = 2;
   let cursorSeq = SEQ_MAX;
   if (filter.cursor !== undefined) {
-    const decoded = Buffer.from(text(filter.cursor, 'cursor'), 'base64url').toString('utf8');
-    const m = /^(-?[0-9]{1,16}):([01]):([0-9]{1,15})$/.exec(decoded);
-    if (!m) throw new StoreInputError('cursor is not one this store gave out', { field: 'cursor' });
+    const m = decodeCursor(filter.cursor, /^(-?[0-9]{1,16}):([01]):([0-9]{1,15})$/);
     cursorAt = Number(m[1]);
     cursorRank = Number(m[2]);
     cursorSeq = Number(m[3]);
@@ -128,8 +123,8 @@ export function prepareSearch(filter: RecordSearch = {}): PreparedSearch {
     subject: optionalText(filter.subject, 'subject'),
     verdict: verdict as SearchVerdict | null,
     code: optionalText(filter.code, 'code'),
-    from: optionalMillis(filter.from, 'from') ?? MIN,
-    to: optionalMillis(filter.to, 'to') ?? MAX,
+    from: optionalMillis(filter.from, 'from') ?? MIN_TIME,
+    to: optionalMillis(filter.to, 'to') ?? MAX_TIME,
     limit,
     cursorAt,
     cursorRank,
@@ -213,7 +208,7 @@ export function mergeHits(f: PreparedSearch, ...lists: (RecordHit & { rank: 0 | 
   const more = all.length > f.limit;
   const page = all.slice(0, f.limit);
   const last = page[page.length - 1];
-  const nextCursor = more && last ? Buffer.from(`${last.receivedAt.getTime()}:${last.rank}:${last.seqNumber}`, 'utf8').toString('base64url') : null;
+  const nextCursor = more && last ? encodeCursor(`${last.receivedAt.getTime()}:${last.rank}:${last.seqNumber}`) : null;
   return { items: page.map(({ rank: _rank, seqNumber: _seq, ...hit }) => hit), nextCursor };
 }
 

@@ -1,11 +1,7 @@
 /** Input checks for retention, shared by every adapter (see store-input.ts for why). */
 import { StoreInputError } from './errors.js';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, millis, object, optionalMillis, positiveInteger, rowNumber, text } from './store-input.js';
+import { MAX_TIME, MIN_TIME, decodeCursor, encodeCursor, millis, object, optionalMillis, pageLimit, rowNumber, text } from './store-input.js';
 import type { PrunableFilter, PruneRequest } from './retention-store.js';
-
-/** The smallest and largest times a filter can name; an open end of a range becomes one of these. */
-const MIN = -8.64e15;
-const MAX = 8.64e15;
 
 export interface PreparedPrunableFilter {
   /** The cutoff for delivery times. */
@@ -23,17 +19,15 @@ export function preparePrunableFilter(filter: PrunableFilter): PreparedPrunableF
   object(filter, 'filter');
   const before = millis(filter.before, 'before');
   const to = optionalMillis(filter.to, 'to');
-  const limit = filter.limit === undefined ? DEFAULT_PAGE_LIMIT : Math.min(positiveInteger(filter.limit, 'limit'), MAX_PAGE_LIMIT);
-  let afterAt = MIN;
+  const limit = pageLimit(filter.limit);
+  let afterAt = MIN_TIME;
   let afterSeq = 0;
   if (filter.cursor !== undefined) {
-    const decoded = Buffer.from(text(filter.cursor, 'cursor'), 'base64url').toString('utf8');
-    const m = /^(-?[0-9]{1,16}):([0-9]{1,15})$/.exec(decoded);
-    if (!m) throw new StoreInputError('cursor is not one this store gave out', { field: 'cursor' });
+    const m = decodeCursor(filter.cursor, /^(-?[0-9]{1,16}):([0-9]{1,15})$/);
     afterAt = Number(m[1]);
     afterSeq = Number(m[2]);
   }
-  return { before, from: optionalMillis(filter.from, 'from') ?? MIN, to: Math.min(to ?? MAX, before), limit, afterAt, afterSeq };
+  return { before, from: optionalMillis(filter.from, 'from') ?? MIN_TIME, to: Math.min(to ?? MAX_TIME, before), limit, afterAt, afterSeq };
 }
 
 /** Rows fetched oldest first, `limit + 1` of them; the cursor is the last one's (receivedAt, seq). */
@@ -41,7 +35,7 @@ export function toOldestFirstPage<T>(rows: T[], limit: number, key: (row: T) => 
   if (rows.length <= limit) return { items: rows, nextCursor: null };
   const items = rows.slice(0, limit);
   const last = key(items[items.length - 1]);
-  return { items, nextCursor: Buffer.from(`${last.at}:${last.seq}`, 'utf8').toString('base64url') };
+  return { items, nextCursor: encodeCursor(`${last.at}:${last.seq}`) };
 }
 
 export interface PreparedPrune {

@@ -30,6 +30,10 @@ export interface PreparedIngestItem {
 export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_PAGE_LIMIT = 1000;
 
+/** The smallest and largest times a Date holds; an open end of a range becomes one of these. */
+export const MIN_TIME = -8.64e15;
+export const MAX_TIME = 8.64e15;
+
 export function object<T>(value: T, what: string): NonNullable<T> {
   if (typeof value !== 'object' || value === null) throw new StoreInputError(`${what} must be an object`, { field: what });
   return value as NonNullable<T>;
@@ -178,9 +182,21 @@ export function prepareRejectionFilter(filter: RejectionFilter = {}): PreparedRe
   };
 }
 
-/** Cursors are opaque to callers; inside they are the last row id seen. */
+/** Cursors are opaque to callers; inside they are the last row id seen (or, for some reads, a tuple of it). */
 export function encodeCursor(id: string): string {
   return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+/** A cursor's content, matched against the shape its kind of cursor has; any other was not given out here. */
+export function decodeCursor(cursor: unknown, shape: RegExp): RegExpExecArray {
+  const match = shape.exec(Buffer.from(text(cursor, 'cursor'), 'base64url').toString('utf8'));
+  if (!match) throw new StoreInputError('cursor is not one this store gave out', { field: 'cursor' });
+  return match;
+}
+
+/** A page's size: the default when not given, at most MAX_PAGE_LIMIT. */
+export function pageLimit(limit: unknown): number {
+  return limit === undefined ? DEFAULT_PAGE_LIMIT : Math.min(positiveInteger(limit, 'limit'), MAX_PAGE_LIMIT);
 }
 
 export interface PreparedPage {
@@ -190,11 +206,9 @@ export interface PreparedPage {
 }
 
 export function preparePage(request: PageRequest | undefined): PreparedPage {
-  const limit = request?.limit === undefined ? DEFAULT_PAGE_LIMIT : Math.min(positiveInteger(request.limit, 'limit'), MAX_PAGE_LIMIT);
+  const limit = pageLimit(request?.limit);
   if (request?.cursor === undefined) return { limit, before: null };
-  const decoded = Buffer.from(text(request.cursor, 'cursor'), 'base64url').toString('utf8');
-  if (!/^[0-9]{1,15}$/.test(decoded)) throw new StoreInputError('cursor is not one this store gave out', { field: 'cursor' });
-  return { limit, before: Number(decoded) };
+  return { limit, before: Number(decodeCursor(request.cursor, /^[0-9]{1,15}$/)[0]) };
 }
 
 /** Callers fetch `limit + 1` rows, newest first; the extra one only says that another page exists. */

@@ -4,9 +4,9 @@
  * so each adapter only has to fetch rows and everything callers see is shaped in one place.
  */
 import type { RejectionError } from '../types.js';
-import type { AccountInfo, ApiKeyInfo, StoredAuditEntry } from './admin-store.js';
+import type { AccountInfo, ApiKeyInfo, RulesetActivation, RulesetVersion, StoredAuditEntry } from './admin-store.js';
 import { parseJson, toDate } from './store-input.js';
-import type { PreparedIngestItem } from './store-input.js';
+import type { PreparedIngestItem, PreparedRejection } from './store-input.js';
 import type {
   AttemptOutcome,
   ClaimedDelivery,
@@ -72,15 +72,9 @@ export interface DeadLetterRow {
   resolvedBy: string | null;
 }
 
-export interface RejectionRow {
+/** A rejections row: what recordRejection prepared, and its sequence number. */
+export interface RejectionRow extends PreparedRejection {
   seq: number;
-  source: string;
-  id: string;
-  type: string | null;
-  errors: string;
-  rulesetVersion: string;
-  receivedAt: number;
-  payload: string | null;
 }
 
 export interface ApiKeyRow {
@@ -169,7 +163,15 @@ function toAttempt(a: AttemptRow, target: string): DeliveryAttempt {
   };
 }
 
-export function toClaimed(o: Pick<OutboxRow, 'id' | 'target' | 'source' | 'recordId' | 'body' | 'attempts' | 'replays' | 'createdAt' | 'nextAttemptAt'>, leaseToken: string, leaseExpiresAt: number): ClaimedDelivery {
+/** What a claim reads of each outbox row it leases. */
+export type ClaimedRow = Pick<OutboxRow, 'id' | 'target' | 'source' | 'recordId' | 'body' | 'attempts' | 'replays' | 'createdAt' | 'nextAttemptAt'>;
+
+/** The order claims hand rows out in: the longest due first, then the oldest row. */
+export function oldestDueFirst(a: ClaimedRow, b: ClaimedRow): number {
+  return a.nextAttemptAt - b.nextAttemptAt || a.id - b.id;
+}
+
+export function toClaimed(o: ClaimedRow, leaseToken: string, leaseExpiresAt: number): ClaimedDelivery {
   return {
     id: String(o.id),
     leaseToken,
@@ -241,4 +243,12 @@ export function toAudit(row: AuditRow): StoredAuditEntry {
     after: parseJson(row.after),
     at: toDate(row.at),
   };
+}
+
+export function toRulesetActivation(row: Omit<RulesetRow, 'id' | 'files'>): RulesetActivation {
+  return { version: row.version, activatedBy: row.activatedBy, at: toDate(row.at) };
+}
+
+export function toRulesetVersion(row: Omit<RulesetRow, 'id'>): RulesetVersion {
+  return { version: row.version, files: JSON.parse(row.files) as Record<string, string>, activatedBy: row.activatedBy, at: toDate(row.at) };
 }

@@ -53,5 +53,6 @@ describe('sqlite group commit', () => {
     writer.drain();
     expect(rows()).toEqual([1, 2, 3, 4, 5]);
     expect(writer.stats()).toMatchObject({ transactions: 3, jobs: 5 });
+    expect(writer.transactions).toBe(3);
   });
 });

@@ -9,8 +9,8 @@ import {
   prepareRuleset,
 } from '../../ports/admin-input.js';
 import { StoreExistsError, StoreNotFoundError } from '../../ports/errors.js';
-import { rowNumber, text, toDate, toPage } from '../../ports/store-input.js';
-import { toAccountInfo, toAudit, toKeyInfo } from '../../ports/store-rows.js';
+import { rowNumber, text, toPage } from '../../ports/store-input.js';
+import { toAccountInfo, toAudit, toKeyInfo, toRulesetActivation, toRulesetVersion } from '../../ports/store-rows.js';
 import type { AccountRow, ApiKeyRow, AuditRow } from '../../ports/store-rows.js';
 import type { AccountStore, AuditStore, KeyStore, RulesetStore } from '../../ports/store.js';
 import { inRange, newestFirst } from './state.js';
@@ -117,14 +117,14 @@ export function memoryAdmin(state: MemoryState): KeyStore & AccountStore & Audit
 
     async listRulesetVersions() {
       state.open();
-      return [...state.rulesets].reverse().map((r) => ({ version: r.version, activatedBy: r.activatedBy, at: toDate(r.at) }));
+      return [...state.rulesets].reverse().map(toRulesetActivation);
     },
 
     async getRulesetVersion(version) {
       state.open();
       const v = text(version, 'version');
       const row = [...state.rulesets].reverse().find((r) => r.version === v);
-      return row && { version: row.version, files: JSON.parse(row.files) as Record<string, string>, activatedBy: row.activatedBy, at: toDate(row.at) };
+      return row && toRulesetVersion(row);
     },
   };
 }

@@ -14,7 +14,7 @@ import {
 } from '../../ports/outbox-input.js';
 import type { PreparedAttempt, PreparedReceipt } from '../../ports/outbox-input.js';
 import { millis, rowNumber, text, toPage } from '../../ports/store-input.js';
-import { toClaimed, toDeadLetter } from '../../ports/store-rows.js';
+import { oldestDueFirst, toClaimed, toDeadLetter } from '../../ports/store-rows.js';
 import type { DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
 import type { AckResult, AttemptOutcome, DeliveryStatus, LeaseRef, OutboxStore, TargetStats } from '../../ports/store.js';
 import { emptyStats, emptyTargetStats, withAges } from '../../ports/store-stats.js';
@@ -78,7 +78,7 @@ export function memoryOutbox(state: MemoryState): OutboxStore {
       const c = prepareClaim(options);
       const due = [...state.outbox.values()]
         .filter((o) => o.target === c.target && o.status === 'pending' && o.nextAttemptAt <= c.now && (o.leaseExpiresAt === null || o.leaseExpiresAt <= c.now))
-        .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id)
+        .sort(oldestDueFirst)
         .slice(0, c.limit);
       const leaseToken = randomUUID();
       return due.map((o) => {

@@ -9,8 +9,8 @@ import {
   prepareRuleset,
 } from '../../ports/admin-input.js';
 import { StoreExistsError, StoreNotFoundError } from '../../ports/errors.js';
-import { rowNumber, text, toDate, toPage } from '../../ports/store-input.js';
-import { toAccountInfo, toAudit, toKeyInfo } from '../../ports/store-rows.js';
+import { rowNumber, text, toPage } from '../../ports/store-input.js';
+import { toAccountInfo, toAudit, toKeyInfo, toRulesetActivation, toRulesetVersion } from '../../ports/store-rows.js';
 import type { AccountRow, ApiKeyRow, AuditRow, RulesetRow } from '../../ports/store-rows.js';
 import type { AccountStore, AuditStore, KeyStore, RulesetStore } from '../../ports/store.js';
 import { ACCOUNT_COLUMNS, API_KEY_COLUMNS, AUDIT_COLUMNS } from './columns.js';
@@ -134,14 +134,13 @@ export function pgAdmin({ t, writer, read, open }: PgContext): KeyStore & Accoun
 
     async listRulesetVersions() {
       open();
-      const rows = await read<Omit<RulesetRow, 'id' | 'files'>>(activations);
-      return rows.map((r) => ({ version: r.version, activatedBy: r.activatedBy, at: toDate(r.at) }));
+      return (await read<Omit<RulesetRow, 'id' | 'files'>>(activations)).map(toRulesetActivation);
     },
 
     async getRulesetVersion(version) {
       open();
       const [row] = await read<RulesetRow>(rulesetByVersion, [text(version, 'version')]);
-      return row && { version: row.version, files: JSON.parse(row.files) as Record<string, string>, activatedBy: row.activatedBy, at: toDate(row.at) };
+      return row && toRulesetVersion(row);
     },
   };
 }

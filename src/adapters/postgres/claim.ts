@@ -10,14 +10,12 @@ import { LeaseLostError, StoreNotFoundError } from '../../ports/errors.js';
 import { prepareAcks, prepareClaim, prepareDeadLetter, prepareLease, prepareReceipt, prepareRetry } from '../../ports/outbox-input.js';
 import type { PreparedAttempt, PreparedReceipt } from '../../ports/outbox-input.js';
 import { rowNumber } from '../../ports/store-input.js';
-import { toClaimed, toDeadLetter } from '../../ports/store-rows.js';
-import type { DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
+import { oldestDueFirst, toClaimed, toDeadLetter } from '../../ports/store-rows.js';
+import type { ClaimedRow, DeadLetterRow } from '../../ports/store-rows.js';
 import type { AckResult, LeaseRef, OutboxStore } from '../../ports/store.js';
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { PgContext } from './context.js';
 import type { Query } from './group-commit.js';
-
-type Leased = Pick<OutboxRow, 'id' | 'target' | 'source' | 'recordId' | 'body' | 'attempts' | 'replays' | 'createdAt' | 'nextAttemptAt'>;
 
 export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'> {
   // status = 'pending' is spelled out so the partial index outbox_claim serves the inner SELECT.
@@ -132,9 +130,9 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
       const c = prepareClaim(options);
       const leaseToken = randomUUID();
       const leaseExpiresAt = c.now + c.leaseMs;
-      const rows = await writer.run((query) => query<Leased>(claim, [c.target, c.now, c.limit, leaseToken, c.worker, leaseExpiresAt], 'blh_claim'));
+      const rows = await writer.run((query) => query<ClaimedRow>(claim, [c.target, c.now, c.limit, leaseToken, c.worker, leaseExpiresAt], 'blh_claim'));
       // RETURNING does not keep the subquery's order.
-      rows.sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
+      rows.sort(oldestDueFirst);
       return rows.map((row) => toClaimed(row, leaseToken, leaseExpiresAt));
     },
 

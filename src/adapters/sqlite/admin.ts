@@ -9,8 +9,8 @@ import {
   prepareRuleset,
 } from '../../ports/admin-input.js';
 import { StoreExistsError, StoreNotFoundError } from '../../ports/errors.js';
-import { rowNumber, text, toDate, toPage } from '../../ports/store-input.js';
-import { toAccountInfo, toAudit, toKeyInfo } from '../../ports/store-rows.js';
+import { rowNumber, text, toPage } from '../../ports/store-input.js';
+import { toAccountInfo, toAudit, toKeyInfo, toRulesetActivation, toRulesetVersion } from '../../ports/store-rows.js';
 import type { AccountRow, ApiKeyRow, AuditRow, RulesetRow } from '../../ports/store-rows.js';
 import type { AccountStore, AuditStore, KeyStore, RulesetStore } from '../../ports/store.js';
 import { ACCOUNT_COLUMNS, API_KEY_COLUMNS } from './columns.js';
@@ -138,13 +138,13 @@ export function sqliteAdmin({ db, writer, cached, open }: SqliteContext): KeySto
 
     async listRulesetVersions() {
       open();
-      return (activations.all() as Omit<RulesetRow, 'id' | 'files'>[]).map((r) => ({ version: r.version, activatedBy: r.activatedBy, at: toDate(r.at) }));
+      return (activations.all() as Omit<RulesetRow, 'id' | 'files'>[]).map(toRulesetActivation);
     },
 
     async getRulesetVersion(version) {
       open();
       const row = rulesetByVersion.get(text(version, 'version')) as RulesetRow | undefined;
-      return row && { version: row.version, files: JSON.parse(row.files) as Record<string, string>, activatedBy: row.activatedBy, at: toDate(row.at) };
+      return row && toRulesetVersion(row);
     },
   };
 }

@@ -8,22 +8,18 @@ import { LeaseLostError, StoreNotFoundError } from '../../ports/errors.js';
 import { prepareAcks, prepareClaim, prepareDeadLetter, prepareLease, prepareReceipt, prepareRetry } from '../../ports/outbox-input.js';
 import type { PreparedAttempt, PreparedReceipt } from '../../ports/outbox-input.js';
 import { rowNumber } from '../../ports/store-input.js';
-import { toClaimed, toDeadLetter } from '../../ports/store-rows.js';
-import type { DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
+import { oldestDueFirst, toClaimed, toDeadLetter } from '../../ports/store-rows.js';
+import type { ClaimedRow, DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
 import type { AckResult, AttemptOutcome, ClaimedDelivery, LeaseRef, OutboxStore } from '../../ports/store.js';
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
 
-type Leased = Pick<OutboxRow, 'id' | 'target' | 'source' | 'recordId' | 'body' | 'attempts' | 'replays' | 'createdAt' | 'nextAttemptAt'>;
-
 /** A claimed row, with the body also as the JSON text the file holds: a preset that sends it as it is need not serialise it again. */
-function toLeased(row: Leased, leaseToken: string, leaseExpiresAt: number): ClaimedDelivery {
+function toLeased(row: ClaimedRow, leaseToken: string, leaseExpiresAt: number): ClaimedDelivery {
   const claimed = toClaimed(row, leaseToken, leaseExpiresAt);
   claimed.bodyJson = row.body;
   return claimed;
 }
-
-const oldestDueFirst = (a: Leased, b: Leased) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id;
 
 export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'> {
   // status = 'pending' is spelled out so the partial index outbox_claim serves the inner SELECT.
@@ -92,7 +88,7 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxSt
       const c = prepareClaim(options);
       const leaseToken = randomUUID();
       const leaseExpiresAt = c.now + c.leaseMs;
-      const rows = await writer.run(() => claim.all({ ...c, leaseToken, leaseExpiresAt }) as Leased[]);
+      const rows = await writer.run(() => claim.all({ ...c, leaseToken, leaseExpiresAt }) as ClaimedRow[]);
       // RETURNING does not keep the subquery's order.
       rows.sort(oldestDueFirst);
       return rows.map((row) => toLeased(row, leaseToken, leaseExpiresAt));

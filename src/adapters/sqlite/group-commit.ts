@@ -41,6 +41,8 @@ export interface GroupCommit {
   run<T>(work: () => T): Promise<T>;
   /** Commits everything queued, now, before the database is closed. */
   drain(): void;
+  /** Transactions begun so far: `stats().transactions` without the copy, for a check on every request. */
+  readonly transactions: number;
   stats(): GroupCommitStats;
 }
 
@@ -130,6 +132,9 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
     },
     drain() {
       while (queue.length > 0) flushNow();
+    },
+    get transactions() {
+      return stats.transactions;
     },
     stats: () => ({ ...stats }),
   };

@@ -26,7 +26,7 @@ export function cachedKeyLookup(ctx: SqliteContext, find: (prefix: string) => Pr
     ctx.open();
     // Read before the lookup below: what is cached is then at least as new as what these say.
     const version = dataVersion.get();
-    const commits = ctx.writer.stats().transactions;
+    const commits = ctx.writer.transactions;
     if (version !== seenVersion || commits !== seenCommits) {
       keys.clear();
       seenVersion = version;
@@ -36,7 +36,7 @@ export function cachedKeyLookup(ctx: SqliteContext, find: (prefix: string) => Pr
     if (cached) return cached;
     const key = await find(prefix);
     // Only if nothing was committed by this connection meanwhile (find() itself never writes).
-    if (key && keys.size < MAX_KEYS && ctx.writer.stats().transactions === seenCommits) keys.set(prefix, key);
+    if (key && keys.size < MAX_KEYS && ctx.writer.transactions === seenCommits) keys.set(prefix, key);
     return key;
   };
 }
