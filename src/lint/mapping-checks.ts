@@ -10,14 +10,10 @@ import { expressionLocator } from './expression-position.ts';
 import type { LintFileKind, ParsedFiles } from './files.ts';
 import type { RulesetModel } from './rule-analysis.ts';
 import { MAPPING_BINDINGS } from '../core/mapping/bindings.ts';
+import { childrenOf, sameInputChildren, type Node } from './jsonata-ast.ts';
 
-type Node = Record<string, any>;
-
-/**
- * Variables the pipeline binds for every mapping besides one per lookup fact (src/core/pipeline.ts `map`;
- * docs/guides/writing-mappings.md). Keep in step with the pipeline.
- */
-export const BUILTIN_BINDINGS: readonly string[] = MAPPING_BINDINGS;
+/** Variables the pipeline binds for every mapping besides one per lookup fact (src/core/mapping/bindings.ts). */
+const BUILTIN_BINDINGS: readonly string[] = MAPPING_BINDINGS;
 
 export function checkMappingFiles(parsed: ParsedFiles, kinds: Map<string, LintFileKind>, model: RulesetModel | undefined, out: LintProblem[]): { variablesUsed: Set<string> } {
   const variablesUsed = new Set<string>();
@@ -171,25 +167,11 @@ function analyseExpression(
         visit(node.lhs, rooted);
         visit(node.rhs, false);
         return;
-      case 'binary':
-        visit(node.lhs, rooted);
-        visit(node.rhs, rooted);
-        return;
-      case 'condition':
-        visit(node.condition, rooted);
-        visit(node.then, rooted);
-        visit(node.else, rooted);
-        return;
-      case 'unary':
-        visit(node.expression, rooted);
-        visit(node.expressions, rooted);
-        visit(node.lhs, rooted);
-        return;
-      case 'block':
-        visit(node.expressions, rooted);
-        return;
-      default:
-        for (const [k, v] of Object.entries(node)) if (k !== 'position' && v && typeof v === 'object') visit(v, false);
+      default: {
+        const same = sameInputChildren(node);
+        if (same) visit(same, rooted);
+        else visit(childrenOf(node), false);
+      }
     }
   };
   visit(ast, true);

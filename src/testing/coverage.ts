@@ -6,10 +6,11 @@
 import { locatePointer } from '../core/ruleset/locate.ts';
 import { expressionLocator } from '../lint/expression-position.ts';
 import { findConditionals, type Conditional } from './mapping-branches.ts';
+import { mappingBindings } from '../core/mapping/bindings.ts';
 import type { Explanation } from '../core/pipeline.ts';
 import type { ConditionNodeTrace } from '../core/rules/compile-rules.ts';
 import type { ConditionJson, RuleDef, Ruleset } from '../core/ruleset/types.ts';
-import type { Annotation, PipelineResult } from '../types.ts';
+import type { PipelineResult } from '../types.ts';
 
 export interface Outcomes {
   true: number;
@@ -125,9 +126,8 @@ export function createCoverage(ruleset: Ruleset): CoverageCollector {
       }
       countCodes(exp.result, codes);
       if (exp.result.verdict !== 'accepted' || !exp.type) return;
-      // The bindings the pipeline gives mappings (src/core/pipeline.ts `map`).
-      const bindings: Record<string, unknown> = { annotations: annotationBindings(exp.result.annotations), now: new Date(nowMs).toISOString(), time_ms: exp.facts?.time_ms };
-      for (const n of lookupNames) bindings[n] = exp.facts?.[n];
+      // The bindings the pipeline gives mappings.
+      const bindings = mappingBindings(exp.facts ?? {}, exp.result.annotations, new Date(nowMs).toISOString(), lookupNames);
       for (const m of mappings) {
         if (m.type !== exp.type || !Object.hasOwn(exp.result.outputs, m.target)) continue;
         m.ran++;
@@ -224,11 +224,4 @@ function walkTrace(t: ConditionNodeTrace | { kind: 'not-evaluated' }, id: string
 function label(c: ConditionJson): string {
   const v = c.value !== null && typeof c.value === 'object' && Object.hasOwn(c.value, 'fact') ? `fact ${(c.value as { fact: string }).fact}` : JSON.stringify(c.value);
   return `${c.fact}${c.path ? ` ${c.path}` : ''} ${c.operator} ${v}`;
-}
-
-/** The mapping's $annotations, as the pipeline builds it (first event of each type wins). */
-function annotationBindings(annotations: Annotation[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const a of annotations) if (!Object.hasOwn(out, a.type)) out[a.type] = a.params ?? {};
-  return out;
 }

@@ -6,8 +6,7 @@
  * use a construct the printer does not know is reported as not traced.
  */
 import jsonata from 'jsonata';
-
-type Node = Record<string, any>;
+import { childrenOf, sameInputChildren, type Node } from '../lint/jsonata-ast.ts';
 
 export interface Conditional {
   /** Offset of the "?" in the expression. */
@@ -46,19 +45,6 @@ export function findConditionals(expression: string): Conditional[] {
         visit(node.else, cond !== undefined && guards ? [...guards, `$not($boolean(${cond}))`] : undefined);
         return;
       }
-      case 'binary':
-        visit(node.lhs, guards);
-        visit(node.rhs, guards);
-        return;
-      case 'unary':
-        visit(node.expression, guards);
-        visit(node.expressions, guards);
-        visit(node.lhs, guards);
-        return;
-      case 'function':
-      case 'partial':
-        visit(node.arguments, guards);
-        return;
       case 'block':
         // Parentheses are a block too. One that binds variables (:=) would leave them undefined in a
         // probe, so conditionals inside such a block are found but not traced.
@@ -70,8 +56,12 @@ export function findConditionals(expression: string): Conditional[] {
         visit(rest, undefined);
         return;
       }
-      default:
-        for (const [k, v] of Object.entries(node)) if (k !== 'position' && v && typeof v === 'object') visit(v, undefined);
+      default: {
+        // Operands and call arguments are evaluated against the same input, under the same guards.
+        const same = sameInputChildren(node);
+        if (same) visit(same, guards);
+        else visit(childrenOf(node), undefined);
+      }
     }
   };
   visit(ast, []);

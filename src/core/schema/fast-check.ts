@@ -15,6 +15,7 @@
  * with any other keyword gets no predicate, and ajv alone decides, as before.
  */
 import ucs2lengthImport from 'ajv/dist/runtime/ucs2length.js';
+import { resolveRef, type RefResolution } from './resolve-ref.ts';
 
 type Schema = Record<string, unknown> | boolean;
 export type FastCheck = (value: unknown) => boolean;
@@ -38,6 +39,13 @@ const KEYWORDS = new Set([
   'items', 'minItems', 'maxItems',
   'allOf', 'anyOf', 'oneOf', 'not', 'if', 'then', 'else',
 ]);
+
+const REF_FAILURE: Record<Extract<RefResolution, { ok: false }>['why'], (ref: string) => string> = {
+  'not-uri': (ref) => `$ref "${ref}" is not a URI`,
+  'no-doc': (ref) => `$ref "${ref}" outside the ruleset`,
+  anchor: (ref) => `$ref "${ref}" to an anchor`,
+  nowhere: (ref) => `$ref "${ref}" points nowhere`,
+};
 
 const isPlain = (v: unknown): v is string | number | boolean | null => v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 
@@ -284,27 +292,9 @@ class Gen {
 
   private ref(at: Located, ref: unknown): Located {
     if (typeof ref !== 'string') no('$ref that is not a string');
-    let url: URL;
-    try {
-      url = new URL(ref, at.base);
-    } catch {
-      return no(`$ref "${ref}" is not a URI`);
-    }
-    const hash = url.hash;
-    url.hash = '';
-    const docId = url.href;
-    const doc = docId === at.base ? at.doc : this.docs.get(docId);
-    if (doc === undefined) no(`$ref "${ref}" outside the ruleset`);
-    let target: unknown = doc;
-    if (hash !== '' && hash !== '#') {
-      if (!hash.startsWith('#/')) no(`$ref "${ref}" to an anchor`);
-      for (const raw of hash.slice(2).split('/')) {
-        const k = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-        if (target === null || typeof target !== 'object' || !Object.hasOwn(target, k)) no(`$ref "${ref}" points nowhere`);
-        target = (target as Record<string, unknown>)[k];
-      }
-    }
-    return { schema: target as Schema, base: docId, doc };
+    const r = resolveRef(ref, at.base, (docId) => (docId === at.base ? at.doc : this.docs.get(docId)));
+    if (!r.ok) no(REF_FAILURE[r.why](ref));
+    return { schema: r.target as Schema, base: r.docId, doc: r.doc };
   }
 }
 

@@ -5,6 +5,8 @@
  * the ruleset's files and inside one), allOf, anyOf/oneOf, type, const, enum and the numeric bounds;
  * anything else is taken as "allows anything", so the answers err towards "this path may exist".
  */
+import { resolveRef } from './resolve-ref.ts';
+
 type Schema = Record<string, unknown> | boolean;
 
 interface Located {
@@ -59,29 +61,14 @@ export function createSchemaWalker(schemas: Record<string, Record<string, unknow
     return typeof s?.$id === 'string' ? s.$id : BASE + path;
   };
 
-  const resolveRef = (ref: string, from: Located): Located | undefined => {
-    let url: URL;
-    try {
-      url = new URL(ref, from.base);
-    } catch {
-      return undefined;
-    }
-    const hash = url.hash;
-    url.hash = '';
-    const docBase = url.href;
-    const doc = ref.startsWith('#') ? from.doc : byId.get(docBase);
-    if (doc === undefined) return undefined;
-    let node: unknown = doc;
-    if (hash.length > 1) {
-      if (!hash.startsWith('#/')) return undefined;
-      for (const raw of hash.slice(2).split('/')) {
-        const k = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-        if (node === null || typeof node !== 'object' || !Object.hasOwn(node, k)) return undefined;
-        node = (node as Record<string, unknown>)[k];
-      }
-    }
+  const refTarget = (ref: string, from: Located): Located | undefined => {
+    // A fragment-only $ref stays in the document it is written in.
+    const local = ref.startsWith('#');
+    const r = resolveRef(ref, from.base, (docId) => (local ? from.doc : byId.get(docId)));
+    if (!r.ok) return undefined;
+    const node = r.target;
     if (typeof node !== 'boolean' && (node === null || typeof node !== 'object')) return undefined;
-    return { schema: node as Schema, base: ref.startsWith('#') ? from.base : docBase, doc };
+    return { schema: node as Schema, base: local ? from.base : r.docId, doc: r.doc };
   };
 
   const expand = (l: Located, depth = 0): SchemaView => {
@@ -95,7 +82,7 @@ export function createSchemaWalker(schemas: Record<string, Record<string, unknow
       branches = out;
     };
     if (typeof s.$ref === 'string') {
-      const target = resolveRef(s.$ref, l);
+      const target = refTarget(s.$ref, l);
       if (target) cross(expand(target, depth + 1));
     }
     if (Array.isArray(s.allOf)) for (const sub of s.allOf) cross(expand({ ...l, schema: sub as Schema }, depth + 1));
