@@ -106,7 +106,9 @@ describe.skipIf(!live)('postgres + rabbitmq', () => {
       const stats = await env.store.stats({ now: new Date() });
       expect(stats.deliveries).toMatchObject({ delivered: 300, pending: 0, dead: 0 });
       expect(run.biller.received({ items: false }).endpoints.charges.distinct).toBe(300);
-      expect(relay.stats().targets.default!.failedPublishes + relay.stats().targets.default!.abandoned).toBeGreaterThanOrEqual(0);
+      // The relay lived through the cut (every row's delivery is checked above, from the store and the biller).
+      expect(relay.stats().state).toBe('running');
+      expect(relay.stats().targets.default!.published).toBeGreaterThan(0);
       expect(workers.reduce((n, w) => n + w.stats().targets.default!.counts.delivered + w.stats().targets.default!.counts.duplicates, 0)).toBeGreaterThanOrEqual(300);
     });
 
