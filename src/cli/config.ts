@@ -148,7 +148,8 @@ interface ConfigFile {
   values: Record<string, unknown>;
 }
 
-function loadConfigFile(explicit: string | undefined, cwd: string): ConfigFile | undefined {
+/** The config file: --config, else ./bilhetagem.config.json when it exists (undefined when not), checked key by key. */
+export function loadConfigFile(explicit: string | undefined, cwd: string): ConfigFile | undefined {
   const path = explicit ? resolve(cwd, explicit) : resolve(cwd, CONFIG_FILE);
   if (!explicit && !existsSync(path)) return undefined;
   let text: string;

@@ -19,6 +19,7 @@ import { resolveTargets } from '../forwarder/config.ts';
 import { loadRuleset } from '../loaders/load-ruleset.ts';
 import { createPipeline } from '../pipeline.ts';
 import { StoreErrorCodes } from '../ports/errors.ts';
+import { redactParsedUrl } from '../queue/amqp/options.ts';
 import { parseAge } from './age.ts';
 import { OpsError, OpsErrorCodes } from './errors.ts';
 import { countTables, missingTables, openSqlite, schemaVersionOf } from './sqlite-file.ts';
@@ -345,14 +346,7 @@ function writable(path: string): boolean {
 
 /** A URL without its password and query (which may hold secrets), for reports and logs. */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    u.search = '';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-  }
+  return redactParsedUrl(url) ?? url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }
 
 /** The report as lines of text: what would run, then every warning and error with its field. */

@@ -83,15 +83,5 @@ export interface Queue {
   readonly events: EventEmitter<QueueEvents>;
 }
 
-type LogFn = (obj: object, msg?: string) => void;
-
-/** The part of pino the queue, relay and worker use; silent by default. */
-export interface Logger {
-  debug: LogFn;
-  info: LogFn;
-  warn: LogFn;
-  error: LogFn;
-}
-
-const noop: LogFn = () => {};
-export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+/** The part of pino the queue, relay and worker use (the forwarder's); silent by default. */
+export { silentLogger, type Logger } from '../forwarder/events.ts';

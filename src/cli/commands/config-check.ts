@@ -3,16 +3,14 @@
  * queue, retention — and prints what would run, starting nothing. `serve` runs the same check first
  * (`preflight` below) and refuses to start on an error, naming the field.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { parseJsonFile } from '../../core/ruleset/locate.ts';
 import { OptionsError } from '../../errors.ts';
 import { assertConfigOk, checkConfig, describeConfigReport } from '../../ops/config-check.ts';
 import type { ConfigReport, ConfigUnderCheck } from '../../ops/config-check.ts';
 import { defaultArchiveDir } from '../../ops/prune.ts';
-import { addOptions, CONFIG_FILE, resolveOptions } from '../config.ts';
+import { addOptions, loadConfigFile, resolveOptions } from '../config.ts';
 import { markFailed } from '../context.ts';
 import type { CliContext } from '../context.ts';
 import { println, printJson } from '../output.ts';
@@ -75,32 +73,17 @@ export function addCheckOptions(cmd: Command): Command {
     .addOption(new Option('--archive <dir>', 'where retention archives go (default: archive/ beside --db)').env('BILHETAGEM_ARCHIVE'));
 }
 
-/** The config file in use: --config, else ./bilhetagem.config.json when it exists, else null. */
-export function configFilePath(ctx: CliContext, explicit: string | undefined): string | null {
-  if (explicit) return resolve(ctx.cwd, explicit);
-  const implicit = resolve(ctx.cwd, CONFIG_FILE);
-  return existsSync(implicit) ? implicit : null;
-}
-
-/** One section of the config file (`targets`), or undefined. */
-export function readConfigSection(file: string | null, key: string): unknown {
-  if (!file) return undefined;
-  const value = parseJsonFile(file, readFileSync(file, 'utf8'));
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new OptionsError(`${file}: the config file must hold a JSON object`, { file });
-  return (value as Record<string, unknown>)[key];
-}
-
 export function toConfigUnderCheck(ctx: CliContext, input: CheckInput): ConfigUnderCheck {
-  const configFile = configFilePath(ctx, input.config);
+  const file = loadConfigFile(input.config, ctx.cwd);
   const db = resolve(ctx.cwd, input.db);
   const postgres = input.store !== undefined && /^postgres(ql)?:\/\//.test(input.store);
   if (input.store !== undefined && !postgres) throw new OptionsError(`--store must be a PostgreSQL URL (postgres://...), got ${JSON.stringify(input.store)}; a SQLite file goes in --db`, { option: 'store' });
   return {
-    configFile,
+    configFile: file?.path ?? null,
     rules: resolve(ctx.cwd, input.rules),
     mappings: resolve(ctx.cwd, input.mappings),
     store: postgres ? { kind: 'postgres', connectionString: input.store! } : { kind: 'sqlite', filename: db, synchronous: input.synchronous },
-    targets: readConfigSection(configFile, 'targets'),
+    targets: file && Object.hasOwn(file.values, 'targets') ? file.values.targets : undefined,
     queue: input.queue ? { url: input.queue } : null,
     retention: input.retention ? { olderThan: input.retention, archiveDir: input.archive ? resolve(ctx.cwd, input.archive) : defaultArchiveDir(db) } : null,
     server: input.host !== undefined && input.port !== undefined ? { host: input.host, port: input.port } : null,

@@ -95,14 +95,19 @@ function int(value: unknown, option: string, min: number): number {
   return value;
 }
 
-/** The URL for messages and logs: no password, no query. */
-export function describeBroker(url: string): string {
+/** A URL without its password and query (which may hold secrets); null when it does not parse. */
+export function redactParsedUrl(url: string): string | null {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
     u.search = '';
     return u.toString();
   } catch {
-    return 'RabbitMQ';
+    return null;
   }
+}
+
+/** The URL for messages and logs: no password, no query. */
+export function describeBroker(url: string): string {
+  return redactParsedUrl(url) ?? 'RabbitMQ';
 }
