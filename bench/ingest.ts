@@ -195,7 +195,7 @@ export async function benchIngest(options: { seconds?: number; rounds?: number; 
     const rss = new Map<ChildProcess, number>();
     for (const child of children) rss.set(child, await askRss(child));
     if (only) {
-      for (const c of cases) if (c.runs.length) console.log(`${c.name}: ${Math.round(median(c.runs.map((r) => r.requests / r.seconds)))} req/s`);
+      for (const c of cases) if (c.runs.length) console.log(`${c.name}: ${Math.round(median(c.runs.map((r) => r.requests / r.seconds)))} req/s, server CPU ${Math.round(median(c.runs.map((r) => r.cpuPerRequestUs)))} µs/req`);
     } else report(cases, rss, seconds, rounds, options.targets ?? 'default');
   } finally {
     for (const child of children) child.kill();

@@ -259,6 +259,32 @@ describe('sqlite store', () => {
         raw.close();
       }
     });
+
+    it('check for changes once for the lookups of one loop turn, yet never answer a lookup asked after a revocation with the key', async () => {
+      const filename = freshFile();
+      const store = open({ filename });
+      const raw = new Database(filename);
+      try {
+        await store.createApiKey({ ...key, prefix: 'blh_d' });
+        await store.createApiKey({ ...key, prefix: 'blh_e' });
+        const first = await store.findApiKeyByPrefix('blh_d');
+        // Lookups asked in one turn, with nothing committed: every one answered from the cache.
+        const same = await Promise.all([store.findApiKeyByPrefix('blh_d'), store.findApiKeyByPrefix('blh_d'), store.findApiKeyByPrefix('blh_e')]);
+        expect(same[0]).toBe(first);
+        expect(same[1]).toBe(first);
+        expect(same[2]?.prefix).toBe('blh_e');
+        // In one turn: a lookup, then another program revokes the key, then a second lookup. The second
+        // was asked after the revocation, so it must not find the key, though the first asked in that turn.
+        const before = store.findApiKeyByPrefix('blh_d');
+        raw.prepare("UPDATE api_keys SET revoked_at = 1 WHERE prefix = 'blh_d'").run();
+        const after = store.findApiKeyByPrefix('blh_d');
+        expect(await after).toBeUndefined();
+        await before;
+        expect((await store.findApiKeyByPrefix('blh_e'))?.prefix).toBe('blh_e');
+      } finally {
+        raw.close();
+      }
+    });
   });
 
   it('never gives the same row to claimers on two connections to one file', async () => {
