@@ -27,8 +27,10 @@ async function seeded(count = 20): Promise<string> {
   const file = fresh();
   const store = open(file);
   await store.ingest(records(count));
-  const [row] = await store.claim({ target: 'billing', limit: 1, leaseMs: 1000, worker: 'w', now: T0 });
+  const [row, retried] = await store.claim({ target: 'billing', limit: 2, leaseMs: 1000, worker: 'w', now: T0 });
+  // A delivery is held on its outbox row; a retry is a row of attempts.
   await store.ack(row, { at: T0, statusCode: 201, targetId: 'ch_1' });
+  await store.retryLater(retried, { at: T0, statusCode: 503, error: 'HTTP 503', nextAttemptAt: T0 });
   await store.createApiKey({ name: 'k', sources: ['*'], prefix: 'blh_k', hash: 'h' });
   return file;
 }

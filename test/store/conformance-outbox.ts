@@ -256,6 +256,29 @@ export function outboxConformance(factory: StoreFactory): void {
         expect(await claim({ now: at(9_999) })).toEqual([]);
         const again = await claim({ now: at(10_000) });
         expect(again.map((r) => [r.recordId, r.replays])).toEqual([['1', 1], ['2', 1]]);
+        // Delivered again: both deliveries are listed, oldest first, each with its own answer.
+        await store().ack(again[0], { at: at(11_000), statusCode: 201, targetId: 't-1-again' });
+        const twice = await store().getRecord('telecom', '1');
+        expect(twice!.deliveries).toMatchObject([
+          { outcome: 'delivered', targetId: 't-1', statusCode: 200, at: at(1000) },
+          { outcome: 'delivered', targetId: 't-1-again', statusCode: 201, at: at(11_000) },
+        ]);
+        expect(twice!.targets.lago).toMatchObject({ status: 'delivered', deliveredAt: at(11_000), receipt: { statusCode: 201, targetId: 't-1-again' } });
+      });
+
+      it('lists the attempts of a record with two targets oldest first, whichever way each was written', async () => {
+        await store().ingest([accepted('1')]);
+        await deliver('1', at(1000), 'lago');
+        const [stripe] = await store().claim({ target: 'stripe', limit: 1, leaseMs: 60_000, worker: 'w2', now: at(1500) });
+        await store().retryLater(stripe, { at: at(2000), error: 'HTTP 503', statusCode: 503, nextAttemptAt: at(2500) });
+        const [again] = await store().claim({ target: 'stripe', limit: 1, leaseMs: 60_000, worker: 'w3', now: at(2500) });
+        await store().ack(again, { at: at(3000), statusCode: 200, targetId: 'st-1', latencyMs: 12, answer: { id: 'st-1' } });
+        const record = await store().getRecord('telecom', '1');
+        expect(record!.deliveries).toEqual([
+          expect.objectContaining({ target: 'lago', outcome: 'delivered', at: at(1000), worker: 'w1' }),
+          expect.objectContaining({ target: 'stripe', outcome: 'retry', at: at(2000), statusCode: 503, worker: 'w2' }),
+          expect.objectContaining({ target: 'stripe', outcome: 'delivered', at: at(3000), statusCode: 200, targetId: 'st-1', latencyMs: 12, answer: { id: 'st-1' }, error: null, worker: 'w3' }),
+        ]);
       });
 
       it('filters by target and leaves rows that are not delivered alone', async () => {

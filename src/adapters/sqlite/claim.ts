@@ -36,18 +36,15 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxSt
   const insertAttempt = db.prepare(`
     INSERT INTO attempts (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
     VALUES (@id, @at, @outcome, @statusCode, @targetId, @latencyMs, @error, @answer, @worker)`);
-  // An ack is two statements: the attempt is logged from the row itself, and only if the row is pending
-  // under this lease (so a lost lease writes nothing), then the row is settled. Positional parameters: this
-  // pair runs once per delivered row.
-  const logDelivered = db.prepare(`
-    INSERT INTO attempts (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
-    SELECT id, ?, 'delivered', ?, ?, ?, NULL, ?, lease_worker FROM outbox
-    WHERE id = ? AND status = 'pending' AND lease_token = ?`);
+  // An ack is one statement: the row is settled, and the attempt written on it (schema step 3), only if it
+  // is pending under this lease, so a lost lease writes nothing. SET reads the row as it was, so the
+  // receipt's worker is the lease's. Positional parameters: this runs once per delivered row.
   const delivered = db.prepare(`
     UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL,
-      lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL,
-      delivered_at = ?, receipt_status = ?, receipt_target_id = ?
-    WHERE id = ?`);
+      delivered_at = ?, receipt_status = ?, receipt_target_id = ?, receipt_latency_ms = ?, receipt_answer = ?,
+      receipt_worker = lease_worker, receipt_inline = 1,
+      lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL
+    WHERE id = ? AND status = 'pending' AND lease_token = ?`);
   const retry = db.prepare(`
     UPDATE outbox SET attempts = attempts + @counted, last_error = @error, next_attempt_at = @nextAttemptAt,
       lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL
@@ -75,10 +72,9 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxSt
   function ackOne(ref: LeaseRef, r: PreparedReceipt): AckResult {
     const id = rowNumber(ref.id);
     if (id === null) return new StoreNotFoundError('outbox row', ref.id);
-    if (logDelivered.run(r.at, r.statusCode, r.targetId, r.latencyMs, r.answer, id, ref.leaseToken).changes === 0) {
+    if (delivered.run(r.at, r.statusCode, r.targetId, r.latencyMs, r.answer, id, ref.leaseToken).changes === 0) {
       return holder.get(id) === undefined ? new StoreNotFoundError('outbox row', ref.id) : new LeaseLostError(ref.id);
     }
-    delivered.run(r.at, r.statusCode, r.targetId, id);
     return null;
   }
 

@@ -62,12 +62,20 @@ export function sqliteDeadLetters({ db, writer, cached, open }: SqliteContext): 
     async requeueDelivered(filter) {
       open();
       const f = prepareRequeue(filter);
-      // The receipt columns stay until the target confirms again; attempts keeps every earlier answer.
+      // The receipt columns stay until the target confirms again; attempts keeps every earlier answer, so a
+      // delivery held on the row (schema step 3) is moved into attempts first, in the same transaction.
       const where = ["status = 'delivered'", 'delivered_at >= @from', 'delivered_at < @to'];
       if (f.source !== null) where.push('source = @source');
       if (f.target !== null) where.push('target = @target');
-      const sql = `UPDATE outbox SET status = 'pending', attempts = 0, replays = replays + 1, next_attempt_at = @at WHERE ${where.join(' AND ')}`;
-      return writer.run(() => cached(sql).run(f).changes);
+      const keep = `
+        INSERT INTO attempts (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
+        SELECT id, delivered_at, 'delivered', receipt_status, receipt_target_id, receipt_latency_ms, NULL, receipt_answer, receipt_worker
+        FROM outbox WHERE ${where.join(' AND ')} AND receipt_inline = 1 ORDER BY id`;
+      const sql = `UPDATE outbox SET status = 'pending', attempts = 0, replays = replays + 1, next_attempt_at = @at, receipt_inline = 0 WHERE ${where.join(' AND ')}`;
+      return writer.run(() => {
+        cached(keep).run(f);
+        return cached(sql).run(f).changes;
+      });
     },
   };
 }

@@ -20,6 +20,10 @@ export function sqliteInsight({ db, cached, open }: SqliteContext): InsightStore
   const attempts = db.prepare(`
     SELECT ${bucket('a.at')} AS b, o.target, a.outcome, count(*) AS n
     FROM attempts a JOIN outbox o ON o.id = a.outbox_id WHERE a.at ${window} GROUP BY b, o.target, a.outcome`);
+  // Deliveries held on their outbox rows (schema step 3), through the index on delivered rows.
+  const inlineDeliveries = db.prepare(`
+    SELECT ${bucket('delivered_at')} AS b, target, count(*) AS n
+    FROM outbox WHERE status = 'delivered' AND delivered_at ${window} AND receipt_inline = 1 GROUP BY b, target`);
   const deadLetters = db.prepare(`SELECT ${bucket('at')} AS b, count(*) AS n FROM dead_letters WHERE at ${window} GROUP BY b`);
 
   const readSeries = db.transaction((p: ReturnType<typeof prepareTimeSeries>) => {
@@ -28,6 +32,7 @@ export function sqliteInsight({ db, cached, open }: SqliteContext): InsightStore
     for (const r of records.all(params) as { b: number; verdict: StoredVerdict; n: number }[]) out.record(r.b, r.verdict, r.n);
     for (const r of rejections.all(params) as { b: number; code: string | null; n: number }[]) out.reject(r.b, r.code, r.n);
     for (const r of attempts.all(params) as { b: number; target: string; outcome: AttemptOutcome; n: number }[]) out.attempt(r.b, r.target, r.outcome, r.n);
+    for (const r of inlineDeliveries.all(params) as { b: number; target: string; n: number }[]) out.attempt(r.b, r.target, 'delivered', r.n);
     for (const r of deadLetters.all(params) as { b: number; n: number }[]) out.deadLetter(r.b, r.n);
     return out.series;
   });

@@ -154,6 +154,19 @@ CREATE INDEX rejections_received ON rejections (received_at, seq);
 CREATE INDEX dead_letters_outbox ON dead_letters (outbox_id);
 `,
   },
+  {
+    // A confirmed delivery is written on its outbox row instead of as a row of attempts: one UPDATE per
+    // delivered row instead of an INSERT and an UPDATE (and no page of attempts or its index to write).
+    // receipt_inline = 1 says the row holds its last attempt; readers list it with the attempts (columns.ts),
+    // and a replay moves it into attempts before the row is sent again (dead-letters.ts).
+    version: 3,
+    sql: `
+ALTER TABLE outbox ADD COLUMN receipt_latency_ms REAL;
+ALTER TABLE outbox ADD COLUMN receipt_answer TEXT;
+ALTER TABLE outbox ADD COLUMN receipt_worker TEXT;
+ALTER TABLE outbox ADD COLUMN receipt_inline INTEGER NOT NULL DEFAULT 0 CHECK (receipt_inline IN (0, 1));
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1].version;

@@ -2,11 +2,12 @@
 import { prepareIngest, prepareRejection, prepareRejectionFilter, text, toDate, toPage } from '../../ports/store-input.js';
 import type { PreparedIngestItem } from '../../ports/store-input.js';
 import { toRecord, toRejection } from '../../ports/store-rows.js';
-import type { AttemptRow, OutboxRow, RecordRow, RejectionRow } from '../../ports/store-rows.js';
+import type { OutboxRow, RecordRow, RejectionRow } from '../../ports/store-rows.js';
 import type { IngestOutcome, RecordStore, StoredVerdict } from '../../ports/store.js';
 import type { SqliteContext } from './context.js';
 import { INGEST, REJECTION } from './writer-thread.js';
 import type { ExistingRow, ThreadJob } from './writer-thread.js';
+import { recordAttempts } from './attempt-rows.js';
 import { OUTBOX_COLUMNS } from './columns.js';
 
 /** The record writes, with positional parameters: the main connection and the writer thread prepare the same text. */
@@ -67,11 +68,7 @@ export function sqliteRecords({ db, writer, thread, cached, open }: SqliteContex
            ruleset_version AS rulesetVersion, received_at AS receivedAt
     FROM records WHERE source = ? AND id = ?`);
   const outboxOfRecord = db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE record_seq = ? ORDER BY id`);
-  const attemptsOfRecord = db.prepare(`
-    SELECT a.id, a.outbox_id AS outboxId, a.at, a.outcome, a.status_code AS statusCode, a.target_id AS targetId,
-           a.latency_ms AS latencyMs, a.error, a.answer, a.worker
-    FROM attempts a JOIN outbox o ON o.id = a.outbox_id
-    WHERE o.record_seq = ? ORDER BY a.id`);
+  const attemptsOfRecord = recordAttempts(db);
 
   // What the writer thread runs (writer-thread.ts), for a store without one (in memory). Keep the two alike.
   function ingestNow(job: ThreadJob): ExistingRow[] {
@@ -98,7 +95,7 @@ export function sqliteRecords({ db, writer, thread, cached, open }: SqliteContex
   const readRecord = db.transaction((source: string, id: string) => {
     const row = recordById.get(source, id) as RecordRow | undefined;
     if (!row) return undefined;
-    return toRecord(row, outboxOfRecord.all(row.seq) as OutboxRow[], attemptsOfRecord.all(row.seq) as AttemptRow[]);
+    return toRecord(row, outboxOfRecord.all(row.seq) as OutboxRow[], attemptsOfRecord(row.seq));
   });
 
   return {

@@ -5,8 +5,9 @@
  */
 import { emptyPruneResult, preparePrunableFilter, preparePrune, toOldestFirstPage } from '../../ports/retention-input.js';
 import { toDeadLetter, toRecord, toRejection } from '../../ports/store-rows.js';
-import type { AttemptRow, DeadLetterRow, OutboxRow, RecordRow, RejectionRow } from '../../ports/store-rows.js';
+import type { DeadLetterRow, OutboxRow, RecordRow, RejectionRow } from '../../ports/store-rows.js';
 import type { PrunableRecord, RetentionStore } from '../../ports/retention-store.js';
+import { recordAttempts } from './attempt-rows.js';
 import { DEAD_LETTER_COLUMNS, OUTBOX_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
 
@@ -21,10 +22,7 @@ export function sqliteRetention({ db, writer, open }: SqliteContext): RetentionS
       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.record_seq = r.seq AND (o.status <> 'delivered' OR o.delivered_at >= @before))
     ORDER BY r.received_at, r.seq LIMIT @limit`);
   const outboxOf = db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE record_seq = ? ORDER BY id`);
-  const attemptsOf = db.prepare(`
-    SELECT a.id, a.outbox_id AS outboxId, a.at, a.outcome, a.status_code AS statusCode, a.target_id AS targetId,
-           a.latency_ms AS latencyMs, a.error, a.answer, a.worker
-    FROM attempts a JOIN outbox o ON o.id = a.outbox_id WHERE o.record_seq = ? ORDER BY a.id`);
+  const attemptsOf = recordAttempts(db);
   const deadLettersOf = db.prepare(`
     SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE outbox_id IN (SELECT id FROM outbox WHERE record_seq = ?) ORDER BY id`);
   const rejections = db.prepare(`
@@ -36,6 +34,8 @@ export function sqliteRetention({ db, writer, open }: SqliteContext): RetentionS
   const recordByKey = db.prepare('SELECT seq, received_at AS receivedAt FROM records WHERE source = ? AND id = ?');
   const unsettled = db.prepare("SELECT count(*) FROM outbox WHERE record_seq = ? AND (status <> 'delivered' OR delivered_at >= ?)").pluck();
   const deleteAttempts = db.prepare('DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE record_seq = ?)');
+  // Deliveries held on the outbox row (schema step 3) are attempts too, and go with the row.
+  const inlineAttempts = db.prepare('SELECT count(*) FROM outbox WHERE record_seq = ? AND receipt_inline = 1').pluck();
   const deleteDeadLetters = db.prepare('DELETE FROM dead_letters WHERE outbox_id IN (SELECT id FROM outbox WHERE record_seq = ?)');
   const deleteOutbox = db.prepare('DELETE FROM outbox WHERE record_seq = ?');
   const deleteRecord = db.prepare('DELETE FROM records WHERE seq = ?');
@@ -46,7 +46,7 @@ export function sqliteRetention({ db, writer, open }: SqliteContext): RetentionS
     (prunable.all({ ...f, limit: f.limit + 1 }) as RecordRow[]).map((row) => ({
       seq: row.seq,
       record: {
-        ...toRecord(row, outboxOf.all(row.seq) as OutboxRow[], attemptsOf.all(row.seq) as AttemptRow[]),
+        ...toRecord(row, outboxOf.all(row.seq) as OutboxRow[], attemptsOf(row.seq)),
         deadLetters: (deadLettersOf.all(row.seq) as DeadLetterRow[]).map(toDeadLetter),
       } satisfies PrunableRecord,
     })),
@@ -79,7 +79,7 @@ export function sqliteRetention({ db, writer, open }: SqliteContext): RetentionS
             result.kept += 1;
             continue;
           }
-          result.attempts += deleteAttempts.run(record.seq).changes;
+          result.attempts += deleteAttempts.run(record.seq).changes + (inlineAttempts.get(record.seq) as number);
           result.deadLetters += deleteDeadLetters.run(record.seq).changes;
           result.outbox += deleteOutbox.run(record.seq).changes;
           result.records += deleteRecord.run(record.seq).changes;
