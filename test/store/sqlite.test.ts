@@ -273,6 +273,11 @@ describe('sqlite store', () => {
         expect(same[0]).toBe(first);
         expect(same[1]).toBe(first);
         expect(same[2]?.prefix).toBe('blh_e');
+        // After a commit every lookup of the next turn gets one fresh object: the key was read once.
+        await store.ingest([forLago('after-commit')]);
+        const fresh = await Promise.all([store.findApiKeyByPrefix('blh_d'), store.findApiKeyByPrefix('blh_d')]);
+        expect(fresh[0]).not.toBe(first);
+        expect(fresh[1]).toBe(fresh[0]);
         // In one turn: a lookup, then another program revokes the key, then a second lookup. The second
         // was asked after the revocation, so it must not find the key, though the first asked in that turn.
         const before = store.findApiKeyByPrefix('blh_d');

@@ -54,18 +54,25 @@ export function cachedKeyLookup(ctx: SqliteContext, find: (prefix: string) => Pr
       seenVersion = version;
       seenCommits = commits;
     }
+    // One query per key however many lookups of this turn ask for it (after a commit, all of them do).
+    let finding: Map<string, Promise<ApiKey | undefined>> | undefined;
     for (const w of batch) {
       const cached = keys.get(w.prefix);
       if (cached) {
         w.resolve(cached);
         continue;
       }
-      find(w.prefix).then((key) => {
-        // Only if nothing was committed by this connection meanwhile (find() itself never writes) and no
-        // later check has moved on.
-        if (key && keys.size < MAX_KEYS && ctx.writer.transactions === seenCommits && version === seenVersion) keys.set(w.prefix, key);
-        w.resolve(key);
-      }, w.reject);
+      let found = finding?.get(w.prefix);
+      if (!found) {
+        found = find(w.prefix).then((key) => {
+          // Only if nothing was committed by this connection meanwhile (find() itself never writes) and no
+          // later check has moved on.
+          if (key && keys.size < MAX_KEYS && ctx.writer.transactions === seenCommits && version === seenVersion) keys.set(w.prefix, key);
+          return key;
+        });
+        (finding ??= new Map()).set(w.prefix, found);
+      }
+      found.then(w.resolve, w.reject);
     }
   }
 
