@@ -119,6 +119,21 @@ describe('config check', () => {
     expect(JSON.parse(bad.stdout).errors.map((e: { field: string }) => e.field)).toEqual(['mappings', 'queue', 'retention.olderThan']);
   });
 
+  it('takes the store and the queue from the config file, as serve does', async () => {
+    const cwd = await workspace();
+    // A SQLite file named by `store` instead of --db, and a queue URL that is not AMQP: both from the file.
+    write(cwd, { rules: join(ROOT, 'rules'), mappings: join(ROOT, 'mappings'), store: 'data/bilhetagem.db', queue: 'http://rabbit', db: 'nowhere/else.db' });
+    const report = await runCommand(configCheck, ['config', 'check', '--format', 'json'], { cwd });
+    expect(report.code).toBe(1);
+    const json = JSON.parse(report.stdout);
+    expect(json.store).toMatchObject({ kind: 'sqlite', where: join(cwd, 'data/bilhetagem.db') });
+    expect(json.errors.map((e: { field: string }) => e.field)).toEqual(['queue']);
+    // A flag still wins over the file.
+    const flagged = await runCommand(configCheck, ['config', 'check', '--queue', 'amqp://guest:guest@127.0.0.1:1/', '--store', 'data/bilhetagem.db', '--format', 'json'], { cwd });
+    expect(JSON.parse(flagged.stdout).errors.map((e: { field: string }) => e.field)).toEqual(['queue']);
+    expect(JSON.parse(flagged.stdout).errors[0].message).not.toContain('http://rabbit');
+  });
+
   it('reads targets from the config file and names a missing secret', async () => {
     const cwd = await workspace();
     write(cwd, { rules: join(ROOT, 'rules'), mappings: join(ROOT, 'mappings') });

@@ -6,7 +6,6 @@
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { OptionsError } from '../../errors.ts';
 import { assertConfigOk, checkConfig, describeConfigReport } from '../../ops/config-check.ts';
 import type { ConfigReport, ConfigUnderCheck } from '../../ops/config-check.ts';
 import { defaultArchiveDir } from '../../ops/prune.ts';
@@ -14,8 +13,10 @@ import { addOptions, loadConfigFile, resolveOptions } from '../config.ts';
 import { markFailed } from '../context.ts';
 import type { CliContext } from '../context.ts';
 import { println, printJson } from '../output.ts';
+import { storeSpec } from '../store.ts';
 
-const OPTIONS = ['db', 'rules', 'mappings', 'synchronous', 'host', 'port', 'format'] as const;
+// store and queue as serve takes them: flag, environment or config file.
+const OPTIONS = ['db', 'rules', 'mappings', 'synchronous', 'host', 'port', 'format', 'store', 'queue'] as const;
 
 /** What the check needs from the command line, environment and config file. */
 export interface CheckInput {
@@ -25,7 +26,7 @@ export interface CheckInput {
   synchronous?: string;
   host?: string;
   port?: number;
-  /** A PostgreSQL URL; when set it is the store instead of --db. */
+  /** A PostgreSQL URL (`?schema=` names the schema) or a SQLite file; when set it is the store instead of --db. */
   store?: string;
   /** A RabbitMQ URL. */
   queue?: string;
@@ -41,8 +42,8 @@ export function register(program: Command, ctx: CliContext): void {
   const cmd = config
     .command('check')
     .description('check the whole configuration and print what would run, without starting anything');
-  addCheckOptions(cmd);
   addOptions(cmd, OPTIONS);
+  addRetentionOptions(cmd);
   cmd.addHelpText(
     'after',
     `
@@ -57,32 +58,38 @@ Example:
   );
   cmd.action(async () => {
     const o = resolveOptions(cmd, OPTIONS, ctx.env, ctx.cwd);
-    const report = await checkConfig(toConfigUnderCheck(ctx, { ...cmd.opts(), ...o }), { env: ctx.env });
+    const report = await checkConfig(toConfigUnderCheck(ctx, { ...o, ...retentionOptions(cmd), config: cmd.opts().config as string | undefined }), { env: ctx.env });
     if (!report.ok) markFailed(ctx);
     if (o.format === 'json') return printJson(ctx.stdout, report);
     for (const line of describeConfigReport(report)) println(ctx.stdout, line);
   });
 }
 
-/** The options config check (and serve) take beyond config.ts's table. */
-export function addCheckOptions(cmd: Command): Command {
+/** Retention, as serve, start and config check take it (flag or environment). */
+export function addRetentionOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--store <url>', 'a PostgreSQL URL to use instead of the SQLite --db').env('BILHETAGEM_STORE'))
-    .addOption(new Option('--queue <url>', 'a RabbitMQ URL (amqp://...) when records are handed to a queue').env('BILHETAGEM_QUEUE'))
-    .addOption(new Option('--retention <age>', 'archive and prune delivered records older than this (90d); unset: keep everything').env('BILHETAGEM_RETENTION'))
+    .addOption(new Option('--retention <age>', 'archive and prune delivered records older than this (e.g. 90d); unset: keep everything').env('BILHETAGEM_RETENTION'))
     .addOption(new Option('--archive <dir>', 'where retention archives go (default: archive/ beside --db)').env('BILHETAGEM_ARCHIVE'));
+}
+
+export function retentionOptions(cmd: Command): { retention?: string; archive?: string } {
+  const { retention, archive } = cmd.opts() as { retention?: string; archive?: string };
+  return { ...(retention ? { retention } : {}), ...(archive ? { archive } : {}) };
 }
 
 export function toConfigUnderCheck(ctx: CliContext, input: CheckInput): ConfigUnderCheck {
   const file = loadConfigFile(input.config, ctx.cwd);
-  const db = resolve(ctx.cwd, input.db);
-  const postgres = input.store !== undefined && /^postgres(ql)?:\/\//.test(input.store);
-  if (input.store !== undefined && !postgres) throw new OptionsError(`--store must be a PostgreSQL URL (postgres://...), got ${JSON.stringify(input.store)}; a SQLite file goes in --db`, { option: 'store' });
+  // The store as serve opens it: --store (a postgres:// URL, its ?schema=, or a SQLite file), else --db.
+  const spec = storeSpec(ctx, input);
+  const db = spec.kind === 'sqlite' ? spec.filename : resolve(ctx.cwd, input.db);
   return {
     configFile: file?.path ?? null,
     rules: resolve(ctx.cwd, input.rules),
     mappings: resolve(ctx.cwd, input.mappings),
-    store: postgres ? { kind: 'postgres', connectionString: input.store! } : { kind: 'sqlite', filename: db, synchronous: input.synchronous },
+    store:
+      spec.kind === 'postgres'
+        ? { kind: 'postgres', connectionString: spec.connectionString, ...(spec.schema ? { schema: spec.schema } : {}) }
+        : { kind: 'sqlite', filename: spec.filename, synchronous: input.synchronous },
     targets: file && Object.hasOwn(file.values, 'targets') ? file.values.targets : undefined,
     queue: input.queue ? { url: input.queue } : null,
     retention: input.retention ? { olderThan: input.retention, archiveDir: input.archive ? resolve(ctx.cwd, input.archive) : defaultArchiveDir(db) } : null,

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { SqliteStore } from '../../adapters/sqlite/index.ts';
 import type { PostgresStore } from '../../adapters/postgres/index.ts';
@@ -30,7 +30,7 @@ import { authenticateAdmin } from '../../server/authenticate.ts';
 import { createRetention } from '../../ops/retention.ts';
 import { defaultArchiveDir } from '../../ops/prune.ts';
 import { forwarderFromConfig, openForwarderStore } from './worker.ts';
-import { preflight } from './config-check.ts';
+import { addRetentionOptions, preflight, retentionOptions } from './config-check.ts';
 import { startGrpcServer, type GrpcServerHandle } from '../../grpc/index.ts';
 import type { Resolved } from '../config.ts';
 import type { CliContext } from '../context.ts';
@@ -45,7 +45,7 @@ export function register(program: Command, ctx: CliContext): void {
     .command('serve')
     .description('run the ingest server: HTTP API, SQLite database, ruleset hot reload, and the forwarder for the configured targets');
   addOptions(cmd, [...OPTIONS, ...SCALE_OPTIONS]);
-  addServeOnlyOptions(cmd);
+  addRetentionOptions(cmd);
   cmd.addHelpText(
     'after',
     `
@@ -59,11 +59,9 @@ Example:
   );
   cmd.action(async () => {
     const o = resolveOptions(cmd, [...OPTIONS, ...SCALE_OPTIONS], ctx.env, ctx.cwd);
-    const extra = serveOnlyOptions(cmd);
+    const extra = retentionOptions(cmd);
     // The same checks as `bilhetagem config check`: refuse to start on an error, naming the field.
-    const spec = storeSpec(ctx, o);
-    const checkedStore = spec.kind === 'sqlite' ? { db: spec.filename, store: undefined } : { store: spec.connectionString };
-    await preflight(ctx, { ...o, ...checkedStore, ...extra, config: cmd.opts().config as string | undefined });
+    await preflight(ctx, { ...o, ...extra, config: cmd.opts().config as string | undefined });
     const targets = configSection(cmd, 'targets', ctx.cwd) as TargetsConfig | undefined;
     const running = await startServer(ctx, o, { targets, ...extra });
     await running.closed;
@@ -79,16 +77,6 @@ export interface ServeExtras {
   archive?: string | undefined;
 }
 
-export function addServeOnlyOptions(cmd: Command): void {
-  cmd
-    .addOption(new Option('--retention <age>', 'archive and prune delivered records older than this (e.g. 90d); unset: keep everything').env('BILHETAGEM_RETENTION'))
-    .addOption(new Option('--archive <dir>', 'where retention archives go (default: archive/ beside --db)').env('BILHETAGEM_ARCHIVE'));
-}
-
-export function serveOnlyOptions(cmd: Command): { retention?: string; archive?: string } {
-  const { retention, archive } = cmd.opts() as { retention?: string; archive?: string };
-  return { ...(retention ? { retention } : {}), ...(archive ? { archive } : {}) };
-}
 
 export interface RunningServer {
   app: FastifyInstance;

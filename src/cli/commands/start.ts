@@ -11,7 +11,8 @@ import type { CliContext } from '../context.ts';
 import { mockBillerTargets } from '../../forwarder/index.ts';
 import type { TargetsConfig } from '../../forwarder/index.ts';
 import { issueApiKey } from '../../auth/issue-key.ts';
-import { addServeOnlyOptions, serveOnlyOptions, startServer } from './serve.ts';
+import { addRetentionOptions, retentionOptions } from './config-check.ts';
+import { startServer } from './serve.ts';
 import { startMockBiller } from './mock-biller.ts';
 import { demoRecords } from '../demo-records.ts';
 
@@ -20,7 +21,7 @@ const OPTIONS = ['db', 'port', 'host', 'rules', 'mappings', 'logLevel', 'watch',
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program.command('start').description('run the demo: mock biller + ingest server + forwarder, and send a demo batch through it');
   addOptions(cmd, OPTIONS);
-  addServeOnlyOptions(cmd);
+  addRetentionOptions(cmd);
   cmd
     .option('--biller-port <port>', 'port of the mock biller (0: any free port)', (v) => Number(v), 9090)
     .option('--no-demo', 'do not send the demo batch');
@@ -42,7 +43,7 @@ Example:
     const targets = configured && Object.keys(configured).length > 0 ? configured : mockBillerTargets(biller.url);
     let running;
     try {
-      running = await startServer(ctx, o, { targets, ...serveOnlyOptions(cmd) });
+      running = await startServer(ctx, o, { targets, ...retentionOptions(cmd) });
     } catch (error) {
       await biller.stop();
       throw error;
