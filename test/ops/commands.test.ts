@@ -134,6 +134,18 @@ describe('config check', () => {
     expect(JSON.parse(flagged.stdout).errors[0].message).not.toContain('http://rabbit');
   });
 
+  it('checks the PostgreSQL schema that ?schema= names, as serve opens it, and passes pg a URL without it', () => {
+    const ctx = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: {}, cwd: tmp.file('no-such-dir'), exitCode: 0 };
+    const input = { db: 'data/bilhetagem.db', rules: join(ROOT, 'rules'), mappings: join(ROOT, 'mappings') };
+    expect(configCheck.toConfigUnderCheck(ctx, { ...input, store: 'postgres://app@db:5432/billing?schema=tenant_a' }).store).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgres://app@db:5432/billing',
+      schema: 'tenant_a',
+    });
+    expect(configCheck.toConfigUnderCheck(ctx, { ...input, store: 'postgres://app@db:5432/billing' }).store).toEqual({ kind: 'postgres', connectionString: 'postgres://app@db:5432/billing' });
+    expect(() => configCheck.toConfigUnderCheck(ctx, { ...input, store: 'mysql://db/billing' })).toThrow(/--store must be a postgres:\/\/ URL or a SQLite file/);
+  });
+
   it('reads targets from the config file and names a missing secret', async () => {
     const cwd = await workspace();
     write(cwd, { rules: join(ROOT, 'rules'), mappings: join(ROOT, 'mappings') });
