@@ -281,10 +281,7 @@ export class TargetRunner {
         source: row.source,
         id: row.recordId,
         idempotencyKey: `${row.source}:${row.recordId}`,
-        // Read from the row when a preset asks: a store may parse the body only then (SQLite does).
-        get output() {
-          return row.body;
-        },
+        output: row.body,
         attempt: row.attempts + 1,
       };
       // The store's own JSON text of the body, when it has it: a preset sends it instead of serialising output again.

@@ -7,43 +7,18 @@ import { randomUUID } from 'node:crypto';
 import { LeaseLostError, StoreNotFoundError } from '../../ports/errors.js';
 import { prepareAcks, prepareClaim, prepareDeadLetter, prepareLease, prepareReceipt, prepareRetry } from '../../ports/outbox-input.js';
 import type { PreparedAttempt, PreparedReceipt } from '../../ports/outbox-input.js';
-import { parseJson, rowNumber, toDate } from '../../ports/store-input.js';
-import { oldestDueFirst, toDeadLetter } from '../../ports/store-rows.js';
+import { rowNumber } from '../../ports/store-input.js';
+import { oldestDueFirst, toClaimed, toDeadLetter } from '../../ports/store-rows.js';
 import type { ClaimedRow, DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
 import type { AckResult, AttemptOutcome, ClaimedDelivery, LeaseRef, OutboxStore } from '../../ports/store.js';
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
 
-const UNPARSED = Symbol('unparsed');
-
-/**
- * A claimed row, with the body also as the JSON text the file holds: a preset that sends it as it is need
- * not serialise it again, and the text is parsed only if someone reads `body` (the generic HTTP and the
- * OpenMeter presets send the text and never do).
- */
+/** A claimed row, with the body also as the JSON text the file holds: a preset that sends it as it is need not serialise it again. */
 function toLeased(row: ClaimedRow, leaseToken: string, leaseExpiresAt: number): ClaimedDelivery {
-  const text = row.body;
-  let body: unknown = UNPARSED;
-  return {
-    id: String(row.id),
-    leaseToken,
-    target: row.target,
-    source: row.source,
-    recordId: row.recordId,
-    get body() {
-      if (body === UNPARSED) body = parseJson(text);
-      return body;
-    },
-    set body(value: unknown) {
-      body = value;
-    },
-    bodyJson: text,
-    attempts: row.attempts,
-    replays: row.replays,
-    createdAt: toDate(row.createdAt),
-    nextAttemptAt: toDate(row.nextAttemptAt),
-    leaseExpiresAt: toDate(leaseExpiresAt),
-  };
+  const claimed = toClaimed(row, leaseToken, leaseExpiresAt);
+  claimed.bodyJson = row.body;
+  return claimed;
 }
 
 export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'> {
