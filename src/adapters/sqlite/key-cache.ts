@@ -11,7 +11,8 @@
  * than the rest of a cached lookup. The check runs in the loop's check phase (setImmediate), after every
  * socket read in that turn's poll phase, so it is always made after the lookup was asked for, and so
  * after the request that asks arrived: a key revoked anywhere before a request arrives is not found for
- * that request, as without the cache. A lookup waits a few microseconds, never a whole turn more.
+ * that request, as without the cache. A lookup asked while requests are read waits only until the end of
+ * that poll phase; one asked in the check phase itself waits for the next turn's.
  *
  * The same key object comes back while it is cached, which lets the server skip checking a secret it
  * has already checked against it (src/server/authenticate.ts).
