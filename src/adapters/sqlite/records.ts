@@ -5,7 +5,7 @@ import { toRecord, toRejection } from '../../ports/store-rows.js';
 import type { OutboxRow, RecordRow, RejectionRow } from '../../ports/store-rows.js';
 import type { IngestOutcome, RecordStore, StoredVerdict } from '../../ports/store.js';
 import type { SqliteContext } from './context.js';
-import { INGEST, REJECTION } from './writer-thread.js';
+import { compileIngestLoop, INGEST, REJECTION } from './writer-thread.js';
 import type { ExistingRow, ThreadJob } from './writer-thread.js';
 import { recordAttempts } from './attempt-rows.js';
 import { OUTBOX_COLUMNS } from './columns.js';
@@ -70,26 +70,8 @@ export function sqliteRecords({ db, writer, thread, cached, open }: SqliteContex
   const outboxOfRecord = db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE record_seq = ? ORDER BY id`);
   const attemptsOfRecord = recordAttempts(db);
 
-  // What the writer thread runs (writer-thread.ts), for a store without one (in memory). Keep the two alike.
-  function ingestNow(job: ThreadJob): ExistingRow[] {
-    const out: ExistingRow[] = [];
-    let i = 1;
-    while (i < job.length) {
-      const source = job[i];
-      const id = job[i + 1];
-      const receivedAt = job[i + 10];
-      const inserted = insertRecord.get(job.slice(i, i + 11)) as { seq: number } | undefined;
-      const outputs = job[i + 11] as number;
-      i += 12;
-      if (inserted === undefined) out.push(existingRecord.get(source, id) as ExistingRow);
-      else {
-        out.push(null);
-        for (let k = 0; k < outputs; k++) insertOutbox.run(inserted.seq, source, id, job[i + 2 * k], job[i + 2 * k + 1], receivedAt, receivedAt);
-      }
-      i += 2 * outputs;
-    }
-    return out;
-  }
+  // What the writer thread runs (writer-thread.ts), for a store without one (in memory): the same code.
+  const ingestNow = compileIngestLoop(insertRecord, existingRecord, insertOutbox);
 
   // One snapshot for the record, its rows and their attempts, even if another process writes meanwhile.
   const readRecord = db.transaction((source: string, id: string) => {

@@ -217,6 +217,43 @@ function writeError(message: string, error: WireError): StoreWriteError {
 }
 
 /**
+ * One ingest job's inserts, as JavaScript text: the thread compiles it with its own statements, and a store
+ * without a thread (in memory) compiles the same text (compileIngestLoop), so the two cannot drift apart.
+ * Per record: insert it (RETURNING seq only when inserted) and its outbox rows, or read the row that holds
+ * its identity. Answers one ExistingRow per record.
+ */
+const INGEST_LOOP = `(insertRecord, existingRecord, insertOutbox) => (job) => {
+  const out = [];
+  let i = 1;
+  while (i < job.length) {
+    const source = job[i];
+    const id = job[i + 1];
+    const receivedAt = job[i + 10];
+    const inserted = insertRecord.get(source, id, job[i + 2], job[i + 3], job[i + 4], job[i + 5], job[i + 6], job[i + 7], job[i + 8], job[i + 9], receivedAt);
+    const outputs = job[i + 11];
+    i += 12;
+    if (inserted === undefined) out.push(existingRecord.get(source, id));
+    else {
+      out.push(null);
+      for (let k = 0; k < outputs; k++) insertOutbox.run(inserted.seq, source, id, job[i + 2 * k], job[i + 2 * k + 1], receivedAt, receivedAt);
+    }
+    i += 2 * outputs;
+  }
+  return out;
+}`;
+
+interface Statement {
+  get(...params: unknown[]): unknown;
+  run(...params: unknown[]): unknown;
+}
+
+/** The thread's ingest loop, on the caller's statements (existingRecord in raw mode): for a store without a thread. */
+export function compileIngestLoop(insertRecord: Statement, existingRecord: Statement, insertOutbox: Statement): (job: ThreadJob) => ExistingRow[] {
+  const make = new Function(`return ${INGEST_LOOP};`)() as (a: Statement, b: Statement, c: Statement) => (job: ThreadJob) => ExistingRow[];
+  return make(insertRecord, existingRecord, insertOutbox);
+}
+
+/**
  * The thread. A batch is an array of jobs; the answer is one result per job, or `failed` when the
  * transaction as a whole could not begin or commit (then nothing of it was committed).
  */
@@ -236,25 +273,7 @@ try {
   const existingRecord = db.prepare(sql.existingRecord).raw();
   const insertOutbox = db.prepare(sql.insertOutbox);
   const insertRejection = db.prepare(sql.insertRejection);
-  const ingest = (job) => {
-    const out = [];
-    let i = 1;
-    while (i < job.length) {
-      const source = job[i];
-      const id = job[i + 1];
-      const receivedAt = job[i + 10];
-      const inserted = insertRecord.get(source, id, job[i + 2], job[i + 3], job[i + 4], job[i + 5], job[i + 6], job[i + 7], job[i + 8], job[i + 9], receivedAt);
-      const outputs = job[i + 11];
-      i += 12;
-      if (inserted === undefined) out.push(existingRecord.get(source, id));
-      else {
-        out.push(null);
-        for (let k = 0; k < outputs; k++) insertOutbox.run(inserted.seq, source, id, job[i + 2 * k], job[i + 2 * k + 1], receivedAt, receivedAt);
-      }
-      i += 2 * outputs;
-    }
-    return out;
-  };
+  const ingest = (${INGEST_LOOP})(insertRecord, existingRecord, insertOutbox);
   const inSavepoint = db.transaction((job) => (job[0] === 0 ? ingest(job) : (insertRejection.run(job.slice(1)), null)));
   inBatch = db.transaction((jobs) =>
     jobs.map((job) => {
