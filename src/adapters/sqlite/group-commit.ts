@@ -63,6 +63,15 @@ export interface GroupCommitOptions {
   gate?: WriteGate;
 }
 
+/** The next transaction's jobs: at most maxJobs from the head of the queue, counted in stats. */
+export function takeBatch<T>(queue: T[], maxJobs: number, stats: GroupCommitStats): T[] {
+  const jobs = queue.length > maxJobs ? queue.slice(0, maxJobs) : queue;
+  stats.transactions += 1;
+  stats.jobs += jobs.length;
+  if (jobs.length > stats.largestBatch) stats.largestBatch = jobs.length;
+  return jobs;
+}
+
 export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOptions): GroupCommit {
   let queue: Job[] = [];
   let scheduled = false;
@@ -97,17 +106,9 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
   function flushNow(): void {
     scheduled = false;
     if (queue.length === 0) return;
-    let jobs = queue;
-    if (queue.length > options.maxJobs) {
-      jobs = queue.slice(0, options.maxJobs);
-      queue = queue.slice(options.maxJobs);
-      schedule();
-    } else {
-      queue = [];
-    }
-    stats.transactions += 1;
-    stats.jobs += jobs.length;
-    stats.largestBatch = Math.max(stats.largestBatch, jobs.length);
+    const jobs = takeBatch(queue, options.maxJobs, stats);
+    queue = queue.length > jobs.length ? queue.slice(jobs.length) : [];
+    if (queue.length > 0) schedule();
     let results: Result[];
     try {
       results = inBatch.immediate(jobs);

@@ -23,6 +23,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { StoreWriteError } from '../../ports/errors.js';
+import { takeBatch } from './group-commit.js';
 import type { GroupCommitStats, WriteGate } from './group-commit.js';
 
 /**
@@ -118,16 +119,8 @@ export function createThreadWriter(options: ThreadWriterOptions): ThreadWriter {
     scheduled = false;
     // Writes of the main connection waiting for the gate go first: no new batch until they have run.
     if (queue.length === 0 || inFlight.length >= MAX_IN_FLIGHT || waiters.length > 0) return;
-    let jobs = queue;
-    if (queue.length > options.maxJobs) {
-      jobs = queue.slice(0, options.maxJobs);
-      queue = queue.slice(options.maxJobs);
-    } else {
-      queue = [];
-    }
-    stats.transactions += 1;
-    stats.jobs += jobs.length;
-    if (jobs.length > stats.largestBatch) stats.largestBatch = jobs.length;
+    const jobs = takeBatch(queue, options.maxJobs, stats);
+    queue = queue.length > jobs.length ? queue.slice(jobs.length) : [];
     inFlight.push(jobs);
     worker ??= start();
     worker.ref();

@@ -77,7 +77,6 @@ export interface ServeExtras {
   archive?: string | undefined;
 }
 
-
 export interface RunningServer {
   app: FastifyInstance;
   store: SqliteStore | PostgresStore;
