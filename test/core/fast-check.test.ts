@@ -136,7 +136,6 @@ describe('fast schema check: the same verdict as ajv', () => {
       return s;
     };
     const nested = [...values, { a: 'x', b: [1, 'a'] }, { a: { a: 1 }, b: { b: 'ab' } }, { a: [], b: {} }, [{ a: 1 }, 'ab', 2], { a: 1, b: 2, c: 3 }];
-    let compared = 0;
     const differ: string[] = [];
     const ajv = createAjv();
     for (let i = 0; i < 2000; i++) {
@@ -144,12 +143,10 @@ describe('fast schema check: the same verdict as ajv', () => {
       const { validate, fast } = pair(schema, {}, ajv);
       expect(fast.reason, JSON.stringify(schema)).toBeUndefined();
       for (const v of nested) {
-        compared++;
         if (fast.check!(v) !== validate(v)) differ.push(`${JSON.stringify(schema)} on ${JSON.stringify(v)}`);
       }
     }
     expect(differ.slice(0, 5)).toEqual([]);
-    expect(compared).toBe(2000 * nested.length);
   });
 });
 
@@ -163,6 +160,15 @@ describe('fast schema check on the shipped ruleset', () => {
     const compiled = compileSchemas(ruleset);
     expect(compiled.slow).toEqual({});
     expect(Object.keys(compiled.checks).sort()).toEqual(Object.keys(ruleset.types).sort());
+  });
+
+  it('keeps the predicate for a schema whose $id ends in "#" and refers to its own $defs', () => {
+    const schema = { $id: 'https://x.test/a.json#', type: 'object', required: ['n'], properties: { n: { $ref: '#/$defs/n' } }, $defs: { n: { type: 'integer', minimum: 1 } } };
+    const [type, def] = Object.entries(ruleset.types)[0]!;
+    const compiled = compileSchemas({ ...ruleset, schemas: { ...ruleset.schemas, 'schemas/hash-id.json': schema }, types: { ...ruleset.types, [type]: { ...def, schema: 'schemas/hash-id.json' } } });
+    expect(compiled.slow[type]).toBeUndefined();
+    expect([compiled.checks[type]!({ n: 2 }), compiled.checks[type]!({ n: 0 }), compiled.checks[type]!({})]).toEqual([true, false, false]);
+    expect(compiled.byType[type]!({ n: 0 })).toBe(false);
   });
 
   it('gives ajv verdict on 12,000 corpus records, as built and as parsed from JSON, for every type', () => {

@@ -7,13 +7,11 @@ import type { RejectionError } from '../../types.ts';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { parseUtcFastMemo } from '../time.ts';
 import { compileFastCheck, type FastCheck } from './fast-check.ts';
+import { schemaDocuments, schemaUri } from './resolve-ref.ts';
 
 const addFormats = ((addFormatsImport as any).default ?? addFormatsImport) as (ajv: Ajv2020) => Ajv2020;
 
 export const SCHEMA_VIOLATION = 'SCHEMA_VIOLATION';
-
-/** Base URI for schemas without an $id, so relative $refs between files resolve like paths on disk. */
-const BASE = 'https://ruleset.invalid/';
 
 export interface CompiledSchemas {
   byType: Record<string, ValidateFunction>;
@@ -40,7 +38,7 @@ export function compileSchemas(ruleset: Ruleset): CompiledSchemas {
   const ajv = createAjv();
   const ids: Record<string, string> = {};
   for (const [path, schema] of Object.entries(ruleset.schemas)) {
-    const id = typeof schema.$id === 'string' ? schema.$id : BASE + path;
+    const id = schemaUri(path, schema);
     ids[path] = id;
     try {
       ajv.addSchema(schema.$id ? schema : { ...schema, $id: id });
@@ -60,8 +58,7 @@ export function compileSchemas(ruleset: Ruleset): CompiledSchemas {
   const byType: Record<string, ValidateFunction> = {};
   const checks: Record<string, FastCheck | undefined> = {};
   const slow: Record<string, string> = {};
-  const docs = new Map<string, Record<string, unknown> | boolean>();
-  for (const [path, schema] of Object.entries(ruleset.schemas)) docs.set(ids[path], schema as Record<string, unknown>);
+  const docs = schemaDocuments(ruleset.schemas as Record<string, Record<string, unknown>>);
   for (const [type, def] of Object.entries(ruleset.types)) {
     byType[type] = get(def.schema);
     const fast = compileFastCheck(ids[def.schema], docs, ajv.formats as Record<string, never>);

@@ -4,6 +4,23 @@
  */
 type Schema = Record<string, unknown> | boolean;
 
+/** Base URI for schemas without an $id, so relative $refs between files resolve like paths on disk. */
+const SCHEMA_BASE = 'https://ruleset.invalid/';
+
+/** A ruleset schema file's URI, without fragment: its `$id`, else SCHEMA_BASE + its path (ajv gets the same). */
+export function schemaUri(path: string, schema: Schema | undefined): string {
+  const id = typeof schema === 'object' && typeof schema.$id === 'string' ? schema.$id : SCHEMA_BASE + path;
+  const hash = id.indexOf('#');
+  return hash < 0 ? id : id.slice(0, hash);
+}
+
+/** The ruleset's schema files by their URI (schemaUri): the documents a `$ref` can name. */
+export function schemaDocuments(schemas: Readonly<Record<string, Schema>>): Map<string, Schema> {
+  const docs = new Map<string, Schema>();
+  for (const [path, schema] of Object.entries(schemas)) docs.set(schemaUri(path, schema), schema);
+  return docs;
+}
+
 export type RefResolution =
   | { ok: true; target: unknown; docId: string; doc: Schema }
   /** "not-uri": the $ref does not parse; "no-doc": `docOf` knows no such document; "anchor": a fragment that is not a pointer; "nowhere": the pointer leads nowhere. */

@@ -5,7 +5,7 @@
  * the ruleset's files and inside one), allOf, anyOf/oneOf, type, const, enum and the numeric bounds;
  * anything else is taken as "allows anything", so the answers err towards "this path may exist".
  */
-import { resolveRef } from './resolve-ref.ts';
+import { resolveRef, schemaDocuments, schemaUri } from './resolve-ref.ts';
 
 type Schema = Record<string, unknown> | boolean;
 
@@ -37,7 +37,6 @@ export interface LeafInfo {
   exclusiveMaximum?: number;
 }
 
-const BASE = 'https://ruleset.invalid/';
 const MAX_BRANCHES = 64;
 
 export interface SchemaWalker {
@@ -52,14 +51,8 @@ export interface SchemaWalker {
 
 /** `schemas` are the ruleset's record schemas by file path (Ruleset.schemas). Same base URIs as the pipeline's ajv. */
 export function createSchemaWalker(schemas: Record<string, Record<string, unknown>>): SchemaWalker {
-  const byId = new Map<string, Schema>();
-  for (const [path, schema] of Object.entries(schemas)) {
-    byId.set(stripHash(typeof schema.$id === 'string' ? schema.$id : BASE + path), schema);
-  }
-  const baseOf = (path: string) => {
-    const s = schemas[path];
-    return typeof s?.$id === 'string' ? s.$id : BASE + path;
-  };
+  const byId = schemaDocuments(schemas);
+  const baseOf = (path: string) => schemaUri(path, schemas[path]);
 
   const refTarget = (ref: string, from: Located): Located | undefined => {
     // A fragment-only $ref stays in the document it is written in.
@@ -255,11 +248,6 @@ function intersectTypes(a: Set<string>, b: Set<string>): Set<string> {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
-}
-
-function stripHash(id: string): string {
-  const i = id.indexOf('#');
-  return i < 0 ? id : id.slice(0, i);
 }
 
 /**
