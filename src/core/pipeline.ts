@@ -29,8 +29,8 @@ export interface Explanation {
 
 interface TypePlan {
   validate: ValidateFunction | undefined;
-  /** ajv's verdict without its error bookkeeping; trusted only when it says valid. */
-  check: FastCheck | undefined;
+  /** validate's verdict: the fast check (fast-check.ts) when it says valid, else ajv, whose errors are then in validate.errors. */
+  valid: ((record: unknown) => boolean) | undefined;
   rules: CompiledRuleSet;
   mappings: [target: string, mapping: CompiledMapping][];
   known: boolean;
@@ -55,13 +55,13 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
   for (const [type, def] of Object.entries(ruleset.types)) {
     plans.set(type, {
       validate: schemas.byType[type],
-      check: schemas.checks[type],
+      valid: validOf(schemas.byType[type], schemas.checks[type]),
       rules: compileRules([...ruleset.commonRules, ...def.rules], ruleset.conditions),
       mappings: Object.entries(mappings[type]),
       known: true,
     });
   }
-  const unknownPlan: TypePlan = { validate: schemas.envelope, check: undefined, rules: compileRules([], {}), mappings: [], known: false };
+  const unknownPlan: TypePlan = { validate: schemas.envelope, valid: schemas.envelope, rules: compileRules([], {}), mappings: [], known: false };
   const unknownTypeError = (type: unknown): RejectionError => ({
     code: ruleset.unknownType.code,
     message: `${ruleset.unknownType.message}: ${JSON.stringify(type)}`,
@@ -95,7 +95,7 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
       if (plan.validate && !plan.validate(record)) errors.push(...schemaErrors(plan.validate.errors, record));
       return { result: rejected(errors), plan };
     }
-    if (plan.validate && !plan.check?.(record) && !plan.validate(record)) return { result: rejected(schemaErrors(plan.validate.errors, record)), plan };
+    if (plan.valid && !plan.valid(record)) return { result: rejected(schemaErrors(plan.validate!.errors, record)), plan };
     const facts = resolveFacts(record as Record<string, unknown>, nowMs);
     let fired: number[];
     try {
@@ -194,11 +194,7 @@ export function buildCorePipeline(ruleset: Ruleset, options: CoreOptions): CoreP
       const type = (record as { type?: unknown }).type;
       const plan = typeof type === 'string' ? plans.get(type) : undefined;
       if (plan === undefined) return judge(record, nowMs).result!;
-      const validate = plan.validate;
-      if (validate !== undefined) {
-        const check = plan.check;
-        if ((check === undefined || !check(record)) && !validate(record)) return rejected(schemaErrors(validate.errors, record));
-      }
+      if (plan.valid !== undefined && !plan.valid(record)) return rejected(schemaErrors(plan.validate!.errors, record));
       const facts = resolveFacts(record as Record<string, unknown>, nowMs);
       let fired: number[];
       try {
@@ -247,13 +243,7 @@ function ruleError(rule: RuleDef, trace: ConditionNodeTrace): RejectionError {
   const p = rule.event.params as { code: string; message: string };
   const leaves = traceLeaves(trace);
   // The decisive condition: the last one that held (in an `all`, the most specific test comes last).
-  let decisive: LeafTrace | undefined = leaves[leaves.length - 1];
-  for (let i = leaves.length - 1; i >= 0; i--) {
-    if (leaves[i].result) {
-      decisive = leaves[i];
-      break;
-    }
-  }
+  const decisive: LeafTrace | undefined = leaves.findLast((l) => l.result) ?? leaves.at(-1);
   const err: RejectionError = { code: p.code, message: p.message, rule: rule.name };
   if (decisive) {
     const condition: ConditionTrace = {
@@ -283,4 +273,10 @@ function describeType(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return `a ${typeof v}`;
+}
+
+/** A schema's verdict: the fast check's "valid" is final; anything else is ajv's call (and leaves its errors). */
+function validOf(validate: ValidateFunction | undefined, check: FastCheck | undefined): ((record: unknown) => boolean) | undefined {
+  if (validate === undefined || check === undefined) return validate;
+  return (record) => check(record) || validate(record);
 }

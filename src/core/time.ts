@@ -56,8 +56,7 @@ export function parseUtcFast(s: string): number {
   const h = digits(s, 11, 2);
   const mi = digits(s, 14, 2);
   const sec = digits(s, 17, 2);
-  // Years 0-99 go to the slow path: Date.UTC reads them as 1900-1999.
-  if (y < 100 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return Number.NaN;
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return Number.NaN;
   let ms = 0;
   if (n > 20) {
     if (s.charCodeAt(19) !== 46 || n < 22) return Number.NaN;

@@ -12,6 +12,10 @@ describe('parseTime', () => {
       expect(parseTime(s), s).toBe(Date.parse(s));
     }
   });
+  it('reads years 0-99 on its fast path as the years they are, like Date.parse', () => {
+    for (const s of ['0000-02-29T12:00:00.5Z', '0001-01-01T00:00:00Z', '0050-03-01T00:00:00Z', '0099-12-31T23:59:59Z']) expect(parseUtcFast(s)).toBe(Date.parse(s));
+  });
+
   it('takes a leap second as the next second, and refuses days that do not exist', () => {
     expect(parseTime('2026-11-24T23:59:60Z')).toBe(Date.parse('2026-11-25T00:00:00Z'));
     expect(parseTime('2026-11-24T20:59:60.5-03:00')).toBe(Date.parse('2026-11-25T00:00:00Z'));
