@@ -559,14 +559,8 @@ export class TargetRunner {
     }
     const events = this.o.events;
     if (events.listenerCount('delivery:sent') === 0) return;
-    const row = c.row;
     events.emit('delivery:sent', {
-      target: this.name,
-      rowId: row.id,
-      source: row.source,
-      recordId: row.recordId,
-      attempt: c.item.attempt,
-      at: a.at,
+      ...this.ids(c, a.at),
       statusCode: outcome.status,
       ...(outcome.targetId === undefined ? {} : { targetId: outcome.targetId }),
       duplicate,
@@ -574,10 +568,10 @@ export class TargetRunner {
     });
   }
 
-  private async settle(c: Claimed, outcome: ItemOutcome, answer: TargetAnswer | TargetFailure, latencyMs: number, now: number): Promise<void> {
+  /** A retry or a dead letter (confirmed deliveries go to queueAck). */
+  private async settle(c: Claimed, outcome: Exclude<ItemOutcome, DeliveredOutcome>, answer: TargetAnswer | TargetFailure, latencyMs: number, now: number): Promise<void> {
     const statusCode = isFailure(answer) ? undefined : answer.status;
     const at = new Date(now);
-    if (outcome.kind === 'delivered') return this.queueAck({ c, outcome, latencyMs, at });
     const first = this.firstAttemptOf(c, now);
     const decision = this.o.policy.decide({ attempt: c.item.attempt, firstAttemptAt: first, now, outcome });
     if (decision.action === 'dead') {

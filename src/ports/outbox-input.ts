@@ -68,13 +68,11 @@ function prepareAttempt(report: AttemptReport): PreparedAttempt {
   };
 }
 
-export function prepareReceipt(receipt: DeliveryReceipt): PreparedAttempt & { targetId: string | null } {
-  const prepared = prepareAttempt(receipt) as PreparedAttempt & { targetId: string | null };
-  prepared.targetId = optionalText(receipt.targetId, 'targetId');
-  return prepared;
-}
-
 export type PreparedReceipt = PreparedAttempt & { targetId: string | null };
+
+export function prepareReceipt(receipt: DeliveryReceipt): PreparedReceipt {
+  return { ...prepareAttempt(receipt), targetId: optionalText(receipt.targetId, 'targetId') };
+}
 
 /** Every entry checked before anything is written: one malformed entry refuses the whole call. */
 export function prepareAcks(acks: readonly AckRequest[]): { lease: LeaseRef; receipt: PreparedReceipt }[] {

@@ -27,8 +27,9 @@ export interface ClaimedDelivery extends LeaseRef {
   recordId: string;
   body: unknown;
   /**
-   * `body` as the JSON text the store holds, when the adapter has it at hand (SQLite): a preset that sends
-   * the body as it is sends this text instead of serialising `body` again. Absent otherwise.
+   * `body` as the JSON text the store holds (the memory, SQLite and PostgreSQL stores all give it): a preset
+   * that sends the body as it is sends this text instead of serialising `body` again. A store of one's own
+   * may leave it out.
    */
   bodyJson?: string;
   attempts: number;

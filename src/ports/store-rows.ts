@@ -179,6 +179,8 @@ export function toClaimed(o: ClaimedRow, leaseToken: string, leaseExpiresAt: num
     source: o.source,
     recordId: o.recordId,
     body: parseJson(o.body),
+    // The text every store holds: a preset that sends the body as it is need not serialise it again.
+    bodyJson: o.body,
     attempts: o.attempts,
     replays: o.replays,
     createdAt: toDate(o.createdAt),

@@ -10,16 +10,9 @@ import type { PreparedAttempt, PreparedReceipt } from '../../ports/outbox-input.
 import { rowNumber } from '../../ports/store-input.js';
 import { oldestDueFirst, toClaimed, toDeadLetter } from '../../ports/store-rows.js';
 import type { ClaimedRow, DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
-import type { AckResult, AttemptOutcome, ClaimedDelivery, LeaseRef, OutboxStore } from '../../ports/store.js';
+import type { AckResult, AttemptOutcome, LeaseRef, OutboxStore } from '../../ports/store.js';
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
-
-/** A claimed row, with the body also as the JSON text the file holds: a preset that sends it as it is need not serialise it again. */
-function toLeased(row: ClaimedRow, leaseToken: string, leaseExpiresAt: number): ClaimedDelivery {
-  const claimed = toClaimed(row, leaseToken, leaseExpiresAt);
-  claimed.bodyJson = row.body;
-  return claimed;
-}
 
 export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'> {
   // status = 'pending' is spelled out so the partial index outbox_claim serves the inner SELECT.
@@ -87,7 +80,7 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxSt
       const rows = await writer.run(() => claim.all({ ...c, leaseToken, leaseExpiresAt }) as ClaimedRow[]);
       // RETURNING does not keep the subquery's order.
       rows.sort(oldestDueFirst);
-      return rows.map((row) => toLeased(row, leaseToken, leaseExpiresAt));
+      return rows.map((row) => toClaimed(row, leaseToken, leaseExpiresAt));
     },
 
     async ack(ref, receipt) {

@@ -18,7 +18,7 @@ export interface CompiledSchemas {
   envelope: ValidateFunction | undefined;
   /** Per type, ajv's verdict as a plain predicate (see fast-check.ts); absent where ajv alone decides. */
   checks: Record<string, FastCheck | undefined>;
-  /** Why a type has no predicate, for `lint` and the tests that keep the shipped ruleset fast. */
+  /** Why a type has no predicate (ajv alone decides for it); the tests keep the shipped ruleset free of these. */
   slow: Record<string, string>;
 }
 
