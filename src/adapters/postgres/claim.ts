@@ -54,8 +54,6 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
     ${then ?? 'SELECT outbox_id AS id FROM attempt'}`;
 
   // $3 at, $4 outcome, $5 status code, $6 target id, $7 latency, $8 error, $9 answer: the attempt; then each its own.
-  const delivered = settling(`status = 'delivered', attempts = o.attempts + 1, last_error = NULL,
-    delivered_at = $3::bigint, receipt_status = $5::integer, receipt_target_id = $6::text`);
   const retry = settling('attempts = o.attempts + $10::integer, last_error = $8::text, next_attempt_at = $11::bigint');
   const dead = settling(
     `status = 'dead', attempts = o.attempts + 1, last_error = $8::text`,
@@ -66,8 +64,8 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
   const exists = `SELECT 1 FROM ${t.outbox} WHERE id = $1`;
 
   /**
-   * Many acks in one statement: the same lock, lease check, update and attempt as `delivered`, for every
-   * input row at once (ids must be distinct). Answers the ids it acked.
+   * Acks in one statement (`ack` is one of them): the lock and lease check of `settling`, the update and the
+   * attempt, for every input row at once (ids must be distinct). Answers the ids it acked.
    */
   const deliveredMany = `
     WITH input AS (
@@ -140,7 +138,10 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
       open();
       const lease = prepareLease(ref);
       const r = prepareReceipt(receipt);
-      await writer.run((query) => settle(query, lease, delivered, 'blh_ack', r, { outcome: 'delivered', targetId: r.targetId }));
+      const id = rowNumber(lease.id);
+      if (id === null) throw new StoreNotFoundError('outbox row', lease.id);
+      const [error] = await writer.run((query) => ackRound(query, [{ lease, id, receipt: r }]));
+      if (error) throw error;
     },
 
     async ackMany(acks) {
