@@ -97,10 +97,14 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     private readonly reject: (error: unknown) => void,
   ) {}
 
-  /** The timer fired: abort the request (now, or as soon as it has a connection). */
+  /**
+   * The timer fired: abort the request. Before it has a connection (a target that takes its time to accept)
+   * the caller gets the timeout now, and the request is aborted when the connection comes.
+   */
   fail(reason: Error): void {
     this.reason = reason;
-    this.abort?.(reason);
+    if (this.abort) this.abort(reason);
+    else this.onError(reason);
   }
 
   onConnect(abort: (reason?: Error) => void): void {

@@ -99,4 +99,18 @@ describe('sender', () => {
     expect(answer.error).toBeInstanceOf(Error);
     expect(calls).toBe(3);
   });
+
+  it('bounds the wait for a connection too: a short timeout answers even when no connection ever comes', async () => {
+    // A dispatcher that never connects stands for a target whose address drops connection attempts
+    // (which loopback cannot do); undici would call onConnect much later, or never.
+    let handler: { onConnect?: (abort: (reason?: Error) => void) => void } | undefined;
+    const never = { dispatch: (_o: unknown, h: typeof handler) => ((handler = h), true), close: async () => undefined };
+    const s = createSender({ connections: 1, timeoutMs: 50, dispatcher: never as never });
+    const failure = (await s.send(request('http://192.0.2.1:9'))) as TargetFailure;
+    expect(failure.error).toMatchObject({ code: 'ETIMEDOUT', message: 'no answer within 50 ms' });
+    // When the connection does come, the request is aborted at once.
+    let aborted: Error | undefined;
+    handler!.onConnect!((reason) => (aborted = reason));
+    expect(aborted).toBe(failure.error);
+  });
 });
