@@ -133,7 +133,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     if (this.timer) clearTimeout(this.timer);
     const parts = this.parts;
     const text = parts.length === 0 ? '' : parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8');
-    this.resolve({ status: this.status, headers: util.parseHeaders(this.rawHeaders) as TargetAnswer['headers'], body: text.length > MAX_ANSWER_BYTES ? text.slice(0, MAX_ANSWER_BYTES) : text });
+    this.resolve(new Answer(this.status, this.rawHeaders, text.length > MAX_ANSWER_BYTES ? text.slice(0, MAX_ANSWER_BYTES) : text));
   }
 
   onError(error: Error): void {
@@ -141,6 +141,28 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     this.done = true;
     if (this.timer) clearTimeout(this.timer);
     this.reject(error);
+  }
+}
+
+/**
+ * A target's answer. Its headers are read from undici's raw list when first asked for: most answers are a
+ * 2xx whose headers nobody reads, and parsing them costs about as much as the rest of settling the answer.
+ */
+class Answer implements TargetAnswer {
+  private parsed: TargetAnswer['headers'] | undefined;
+
+  constructor(
+    readonly status: number,
+    private readonly rawHeaders: Buffer[] | string[],
+    readonly body: string,
+  ) {}
+
+  get headers(): TargetAnswer['headers'] {
+    return (this.parsed ??= util.parseHeaders(this.rawHeaders) as TargetAnswer['headers']);
+  }
+
+  toJSON(): TargetAnswer {
+    return { status: this.status, headers: this.headers, body: this.body };
   }
 }
 

@@ -13,7 +13,7 @@ import { LeaseLostError } from '../ports/errors.ts';
 import type { AckResult, ClaimedDelivery, DeliveryReceipt, OutboxStore } from '../ports/store.ts';
 import { isTargetFailure } from './breaker.ts';
 import type { Breaker } from './breaker.ts';
-import type { ForwarderEvents, Logger } from './events.ts';
+import type { DeliverySent, ForwarderEvents, Logger } from './events.ts';
 import type { ForwarderMetrics } from './metrics.ts';
 import { truncateAnswer } from './retry-policy.ts';
 import type { RetryPolicy } from './retry-policy.ts';
@@ -559,13 +559,11 @@ export class TargetRunner {
     }
     const events = this.o.events;
     if (events.listenerCount('delivery:sent') === 0) return;
-    events.emit('delivery:sent', {
-      ...this.ids(c, a.at),
-      statusCode: outcome.status,
-      ...(outcome.targetId === undefined ? {} : { targetId: outcome.targetId }),
-      duplicate,
-      latencyMs,
-    });
+    // One literal of a fixed shape (no spreads): this runs for every delivery someone listens to.
+    const row = c.row;
+    const sent: DeliverySent = { target: this.name, rowId: row.id, source: row.source, recordId: row.recordId, attempt: c.item.attempt, at: a.at, statusCode: outcome.status, duplicate, latencyMs };
+    if (outcome.targetId !== undefined) sent.targetId = outcome.targetId;
+    events.emit('delivery:sent', sent);
   }
 
   /** A retry or a dead letter (confirmed deliveries go to queueAck). */

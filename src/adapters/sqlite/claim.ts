@@ -14,17 +14,25 @@ import type { AckResult, AttemptOutcome, LeaseRef, OutboxStore } from '../../por
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
 
+/** A claimed row as the claim statement returns it (raw mode): id, source, record_id, body, attempts, replays, created_at, next_attempt_at. */
+type ClaimedTuple = [number, string, string, string, number, number, number, number];
+
 export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'> {
-  // status = 'pending' is spelled out so the partial index outbox_claim serves the inner SELECT.
-  const claim = db.prepare(`
-    UPDATE outbox SET lease_token = @leaseToken, lease_worker = @worker, lease_expires_at = @leaseExpiresAt
+  // status = 'pending' is spelled out so the partial index outbox_claim serves the inner SELECT. Rows come
+  // back as arrays (raw mode) and without the target the caller named: this runs for every row sent.
+  const claim = db
+    .prepare(
+      `
+    UPDATE outbox SET lease_token = ?, lease_worker = ?, lease_expires_at = ?
     WHERE id IN (
       SELECT id FROM outbox
-      WHERE target = @target AND status = 'pending' AND next_attempt_at <= @now
-        AND (lease_expires_at IS NULL OR lease_expires_at <= @now)
+      WHERE target = ? AND status = 'pending' AND next_attempt_at <= ?
+        AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
       ORDER BY next_attempt_at, id
-      LIMIT @limit)
-    RETURNING id, target, source, record_id AS recordId, body, attempts, replays, created_at AS createdAt, next_attempt_at AS nextAttemptAt`);
+      LIMIT ?)
+    RETURNING id, source, record_id, body, attempts, replays, created_at, next_attempt_at`,
+    )
+    .raw(true);
   const holder = db.prepare('SELECT status, lease_token AS leaseToken, lease_worker AS leaseWorker FROM outbox WHERE id = ?');
   const insertAttempt = db.prepare(`
     INSERT INTO attempts (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
@@ -77,7 +85,18 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxSt
       const c = prepareClaim(options);
       const leaseToken = randomUUID();
       const leaseExpiresAt = c.now + c.leaseMs;
-      const rows = await writer.run(() => claim.all({ ...c, leaseToken, leaseExpiresAt }) as ClaimedRow[]);
+      const raw = await writer.run(() => claim.all(leaseToken, c.worker, leaseExpiresAt, c.target, c.now, c.now, c.limit) as ClaimedTuple[]);
+      const rows: ClaimedRow[] = raw.map((t) => ({
+        id: t[0],
+        target: c.target,
+        source: t[1],
+        recordId: t[2],
+        body: t[3],
+        attempts: t[4],
+        replays: t[5],
+        createdAt: t[6],
+        nextAttemptAt: t[7],
+      }));
       // RETURNING does not keep the subquery's order.
       rows.sort(oldestDueFirst);
       return rows.map((row) => toClaimed(row, leaseToken, leaseExpiresAt));

@@ -79,6 +79,18 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
 
   // Called inside the batch's transaction, better-sqlite3 runs it as a SAVEPOINT.
   const inSavepoint = db.transaction((work: () => unknown) => work());
+  // A batch of one job (a claim, a batch of acks) needs no savepoint: if the job throws, rolling the whole
+  // transaction back undoes exactly that job. Its own error is told apart from a failed BEGIN or COMMIT.
+  let jobFailed: { error: unknown } | undefined;
+  const alone = db.transaction((job: Job): unknown => {
+    try {
+      return job.work();
+    } catch (error) {
+      // As in a batch: an error after which SQLite has already rolled back (disk full, I/O) fails the batch.
+      if (db.inTransaction) jobFailed = { error };
+      throw error;
+    }
+  });
   const inBatch = db.transaction((jobs: Job[]): Result[] =>
     jobs.map((job) => {
       try {
@@ -109,6 +121,7 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
     const jobs = takeBatch(queue, options.maxJobs, stats);
     queue = queue.length > jobs.length ? queue.slice(jobs.length) : [];
     if (queue.length > 0) schedule();
+    if (jobs.length === 1) return runAlone(jobs[0]!);
     let results: Result[];
     try {
       results = inBatch.immediate(jobs);
@@ -122,6 +135,22 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
       if (result.ok) jobs[i].resolve(result.value);
       else jobs[i].reject(storeError(result.error, 'A write failed and was rolled back'));
     });
+  }
+
+  function runAlone(job: Job): void {
+    jobFailed = undefined;
+    let value: unknown;
+    try {
+      value = alone.immediate(job);
+    } catch (error) {
+      // Set by `alone` when the job threw (TypeScript cannot see the assignment in the callback).
+      const failed = jobFailed as { error: unknown } | undefined;
+      jobFailed = undefined;
+      if (failed !== undefined) return job.reject(storeError(failed.error, 'A write failed and was rolled back'));
+      stats.failedBatches += 1;
+      return job.reject(storeError(error, 'A write transaction of 1 call(s) failed; none of them was committed'));
+    }
+    job.resolve(value);
   }
 
   return {
