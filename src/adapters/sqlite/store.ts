@@ -143,6 +143,7 @@ function openDatabase(o: Required<SqliteStoreOptions>): SqliteDatabase {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${o.synchronous}`);
     db.pragma('foreign_keys = ON');
+    db.pragma('temp_store = MEMORY');
     migrate(db, o.filename);
     return db;
   } catch (error) {

@@ -261,6 +261,7 @@ try {
   db = new Database(workerData.filename, { timeout: workerData.busyTimeoutMs });
   db.pragma('synchronous = ' + workerData.synchronous);
   db.pragma('foreign_keys = ON');
+  db.pragma('temp_store = MEMORY');
   const sql = workerData.sql;
   const insertRecord = db.prepare(sql.insertRecord);
   const existingRecord = db.prepare(sql.existingRecord).raw();
