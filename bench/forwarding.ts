@@ -9,6 +9,8 @@
  * records directly, opened the way `bilhetagem worker` opens it (synchronous=NORMAL: a lost acknowledgement
  * only means a resend the target dedupes), and is timed from start() to the last delivery. Baseline:
  * (a) raw undici, single POSTs of the same body, with the forwarder's concurrency (8), nothing stored.
+ * Raw and forwarder single sends alternate for five rounds: on a shared VM one round of either can swing by a
+ * third, and the median of five round ratios moves less than the median of three.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -167,7 +169,7 @@ async function stubbed(url: string, count: number): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export async function benchForwarding(records = 20_000, rounds = 3): Promise<Row[]> {
+export async function benchForwarding(records = 20_000, rounds = 5): Promise<Row[]> {
   const { url, child } = await startMock();
   const dir = mkdtempSync(join(tmpdir(), 'bilhetagem-bench-fwd-'));
   const rows: Row[] = [];
