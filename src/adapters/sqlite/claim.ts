@@ -1,6 +1,6 @@
 /**
- * Claims and settling. A claim is one UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING: it picks
- * and leases rows in the same statement, so two claimers (connections or processes) can never both
+ * Claims and settling. A claim selects the due rows and leases exactly those in one IMMEDIATE transaction,
+ * which holds the file's write lock from its start, so two claimers (connections or processes) can never both
  * take a row. Settling checks the lease token in the same transaction that writes the attempt.
  */
 import { randomUUID } from 'node:crypto';
@@ -8,31 +8,33 @@ import { LeaseLostError, StoreNotFoundError } from '../../ports/errors.js';
 import { prepareAcks, prepareClaim, prepareDeadLetter, prepareLease, prepareReceipt, prepareRetry } from '../../ports/outbox-input.js';
 import type { PreparedAttempt, PreparedReceipt } from '../../ports/outbox-input.js';
 import { rowNumber } from '../../ports/store-input.js';
-import { oldestDueFirst, toClaimed, toDeadLetter } from '../../ports/store-rows.js';
+import { toClaimed, toDeadLetter } from '../../ports/store-rows.js';
 import type { ClaimedRow, DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
 import type { AckResult, AttemptOutcome, LeaseRef, OutboxStore } from '../../ports/store.js';
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
 
-/** A claimed row as the claim statement returns it (raw mode): id, source, record_id, body, attempts, replays, created_at, next_attempt_at. */
+/** A claimed row as the claim's SELECT returns it (raw mode): id, source, record_id, body, attempts, replays, created_at, next_attempt_at. */
 type ClaimedTuple = [number, string, string, string, number, number, number, number];
 
 export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'> {
-  // status = 'pending' is spelled out so the partial index outbox_claim serves the inner SELECT. Rows come
+  // A claim is a SELECT of the due rows, oldest due first, and an UPDATE that leases exactly those, in one
+  // IMMEDIATE transaction (every job of the group commit runs in one): no other connection can write between
+  // the two, so no two claimers ever take a row. (One UPDATE ... RETURNING did the same, but SQLite copies
+  // every returned row through a temporary table first: 1.5–3 µs more per row in a micro-benchmark.) Rows come
   // back as arrays (raw mode) and without the target the caller named: this runs for every row sent.
-  const claim = db
+  // status = 'pending' is spelled out so the partial index outbox_claim serves the SELECT.
+  const due = db
     .prepare(
       `
-    UPDATE outbox SET lease_token = ?, lease_worker = ?, lease_expires_at = ?
-    WHERE id IN (
-      SELECT id FROM outbox
-      WHERE target = ? AND status = 'pending' AND next_attempt_at <= ?
-        AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
-      ORDER BY next_attempt_at, id
-      LIMIT ?)
-    RETURNING id, source, record_id, body, attempts, replays, created_at, next_attempt_at`,
+    SELECT id, source, record_id, body, attempts, replays, created_at, next_attempt_at FROM outbox
+    WHERE target = ? AND status = 'pending' AND next_attempt_at <= ?
+      AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+    ORDER BY next_attempt_at, id
+    LIMIT ?`,
     )
     .raw(true);
+  const lease = db.prepare('UPDATE outbox SET lease_token = ?, lease_worker = ?, lease_expires_at = ? WHERE id IN (SELECT value FROM json_each(?))');
   const holder = db.prepare('SELECT status, lease_token AS leaseToken, lease_worker AS leaseWorker FROM outbox WHERE id = ?');
   const insertAttempt = db.prepare(`
     INSERT INTO attempts (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
@@ -85,7 +87,15 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxSt
       const c = prepareClaim(options);
       const leaseToken = randomUUID();
       const leaseExpiresAt = c.now + c.leaseMs;
-      const raw = await writer.run(() => claim.all(leaseToken, c.worker, leaseExpiresAt, c.target, c.now, c.now, c.limit) as ClaimedTuple[]);
+      const raw = await writer.run(() => {
+        const tuples = due.all(c.target, c.now, c.now, c.limit) as ClaimedTuple[];
+        if (tuples.length === 0) return tuples;
+        const leased = lease.run(leaseToken, c.worker, leaseExpiresAt, JSON.stringify(tuples.map((t) => t[0]))).changes;
+        // Cannot differ inside the transaction; if it ever did, the throw rolls the claim back whole.
+        if (leased !== tuples.length) throw new Error(`claim: leased ${leased} rows of the ${tuples.length} selected`);
+        return tuples;
+      });
+      // In the order claims hand rows out: the longest due first, then the oldest row (the SELECT's order).
       const rows: ClaimedRow[] = raw.map((t) => ({
         id: t[0],
         target: c.target,
@@ -97,8 +107,6 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxSt
         createdAt: t[6],
         nextAttemptAt: t[7],
       }));
-      // RETURNING does not keep the subquery's order.
-      rows.sort(oldestDueFirst);
       return rows.map((row) => toClaimed(row, leaseToken, leaseExpiresAt));
     },
 
