@@ -57,7 +57,11 @@ export function lintFiles(files: RulesetFile[]): LintReport {
   let model: RulesetModel | undefined;
   if (ruleset) {
     try {
-      compileSchemas(ruleset);
+      const compiled = compileSchemas(ruleset);
+      for (const [type, reason] of Object.entries(compiled.slow)) {
+        const file = ruleset.types[type]!.schema;
+        out.push(problem('slow-schema', file, undefined, `${type}: ajv alone checks this type's records: the fast check does not take ${reason}`));
+      }
       model = createModel(ruleset, createSchemaWalker(ruleset.schemas));
     } catch (e) {
       if (!(e instanceof RulesetError)) throw e;

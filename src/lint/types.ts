@@ -27,6 +27,7 @@ export const CHECKS = {
   'unknown-column': { severity: 'warning', about: 'a rule or mapping reads a column that no row of the looked-up reference table has' },
   'unknown-annotation': { severity: 'warning', about: "a mapping reads $annotations.<type>(.<param>) that no rule of the record's type emits" },
   'unknown-variable': { severity: 'warning', about: 'a mapping reads a $variable that is not a binding (lookup facts, $annotations, $now, $time_ms) nor defined in the expression' },
+  'slow-schema': { severity: 'warning', about: "a type's record schema uses something the fast schema check does not compile, so ajv alone checks every record of that type (slower)" },
   'never-fires': { severity: 'warning', about: "a rule's conditions can never all hold (contradictory conditions, a value outside the field's enum, type or range)" },
   'unused-reference': { severity: 'warning', about: 'a reference table no fact looks up' },
   'unused-fact': { severity: 'warning', about: 'a lookup fact no rule or mapping uses' },

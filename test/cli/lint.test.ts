@@ -90,6 +90,17 @@ describe('bilhetagem lint', () => {
     expect(out).toMatch(/rules\/schemas\/sms\.sent\.schema\.json:1:1: error: .*minimun.* \[schema-compile\]/);
   });
 
+  it('warns about a type whose record schema the fast check does not take (ajv alone checks it)', async () => {
+    const c = (copy = copyRuleset());
+    edit(c, 'rules/schemas/sms.sent.schema.json', (v) => (v.properties.data.patternProperties = { '^x_': { type: 'string' } }));
+    const r = await lint(c);
+    expect(r.code).toBe(0);
+    const out = problems(c, r.stdout);
+    expect(out).toContain('rules/schemas/sms.sent.schema.json:1:1: warning: sms.sent: ajv alone checks this type\'s records: the fast check does not take keyword "patternProperties" [slow-schema]');
+    expect(out.match(/\[slow-schema\]/g)).toHaveLength(1);
+    expect((await lint(c, '--deny-warnings')).code).toBe(1);
+  });
+
   it('warns about record paths no schema has, in rules and in mappings, at file:line:column', async () => {
     const c = (copy = copyRuleset());
     edit(c, 'rules/rules/voice.rules.json', (v) => (v.rules[3].conditions.all[0].path = '$.duraton_s'));
