@@ -9,7 +9,7 @@ import { prepareAcks, prepareClaim, prepareDeadLetter, prepareLease, prepareRece
 import type { PreparedAttempt, PreparedReceipt } from '../../ports/outbox-input.js';
 import { rowNumber } from '../../ports/store-input.js';
 import { toClaimed, toDeadLetter } from '../../ports/store-rows.js';
-import type { ClaimedRow, DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
+import type { DeadLetterRow, OutboxRow } from '../../ports/store-rows.js';
 import type { AckResult, AttemptOutcome, LeaseRef, OutboxStore } from '../../ports/store.js';
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
@@ -96,18 +96,13 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): Pick<OutboxSt
         return tuples;
       });
       // In the order claims hand rows out: the longest due first, then the oldest row (the SELECT's order).
-      const rows: ClaimedRow[] = raw.map((t) => ({
-        id: t[0],
-        target: c.target,
-        source: t[1],
-        recordId: t[2],
-        body: t[3],
-        attempts: t[4],
-        replays: t[5],
-        createdAt: t[6],
-        nextAttemptAt: t[7],
-      }));
-      return rows.map((row) => toClaimed(row, leaseToken, leaseExpiresAt));
+      return raw.map((t) =>
+        toClaimed(
+          { id: t[0], target: c.target, source: t[1], recordId: t[2], body: t[3], attempts: t[4], replays: t[5], createdAt: t[6], nextAttemptAt: t[7] },
+          leaseToken,
+          leaseExpiresAt,
+        ),
+      );
     },
 
     async ack(ref, receipt) {

@@ -80,15 +80,13 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
   // Called inside the batch's transaction, better-sqlite3 runs it as a SAVEPOINT.
   const inSavepoint = db.transaction((work: () => unknown) => work());
   // A batch of one job (a claim, a batch of acks) needs no savepoint: if the job throws, rolling the whole
-  // transaction back undoes exactly that job. Its own error is told apart from a failed BEGIN or COMMIT.
-  let jobFailed: { error: unknown } | undefined;
+  // transaction back undoes exactly that job. Its own error comes out wrapped, to tell it from a failed
+  // BEGIN or COMMIT; one after which SQLite has already rolled back (disk full, I/O) fails the batch, as below.
   const alone = db.transaction((job: Job): unknown => {
     try {
       return job.work();
     } catch (error) {
-      // As in a batch: an error after which SQLite has already rolled back (disk full, I/O) fails the batch.
-      if (db.inTransaction) jobFailed = { error };
-      throw error;
+      throw db.inTransaction ? new JobError(error) : error;
     }
   });
   const inBatch = db.transaction((jobs: Job[]): Result[] =>
@@ -138,15 +136,11 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
   }
 
   function runAlone(job: Job): void {
-    jobFailed = undefined;
     let value: unknown;
     try {
       value = alone.immediate(job);
     } catch (error) {
-      // Set by `alone` when the job threw (TypeScript cannot see the assignment in the callback).
-      const failed = jobFailed as { error: unknown } | undefined;
-      jobFailed = undefined;
-      if (failed !== undefined) return job.reject(storeError(failed.error, 'A write failed and was rolled back'));
+      if (error instanceof JobError) return job.reject(storeError(error.error, 'A write failed and was rolled back'));
       stats.failedBatches += 1;
       return job.reject(storeError(error, 'A write transaction of 1 call(s) failed; none of them was committed'));
     }
@@ -168,6 +162,11 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
     },
     stats: () => ({ ...stats }),
   };
+}
+
+/** A lone job's own error, carried out of its transaction (which it rolled back). */
+class JobError {
+  constructor(readonly error: unknown) {}
 }
 
 /** Our own errors (lease lost, not found) pass through; a driver's error becomes a coded one with it as the cause. */
