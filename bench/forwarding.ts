@@ -11,6 +11,9 @@
  * (a) raw undici, single POSTs of the same body, with the forwarder's concurrency (8), nothing stored.
  * Raw and forwarder single sends alternate for five rounds: on a shared VM one round of either can swing by a
  * third, and the median of five round ratios moves less than the median of three.
+ * Physical limit: (s) the store alone (claims and acks, no HTTP) gives its CPU per record; one thread that
+ * does raw undici's work per request and the store's per record cannot deliver faster than
+ * 1 / (CPU of (a) + CPU of (s)), nor faster than (a). The run prints that ceiling beside the ratio.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -68,9 +71,10 @@ async function resetMock(url: string, latencyMs = 0): Promise<void> {
 }
 
 /** (a) raw undici: `count` single POSTs, `CONCURRENCY` at a time, each with its own idempotency key. */
-async function rawUndici(url: string, count: number): Promise<number> {
+async function rawUndici(url: string, count: number): Promise<Measured> {
   const pool = new Pool(url, { connections: CONCURRENCY, pipelining: 1 });
   let next = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -88,23 +92,56 @@ async function rawUndici(url: string, count: number): Promise<number> {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await pool.close();
-  return count / seconds;
+  return { rate: count / seconds, cpu: (used.user + used.system) / count };
+}
+
+/** A fresh SQLite store in `dir` holding `count` accepted records, each queued for target `t`. */
+async function filledStore(dir: string, name: string, output: (id: string) => unknown, count: number, synchronous: SqliteSynchronous = 'NORMAL') {
+  const store = createSqliteStore({ filename: join(dir, `${name.replace(/\W+/g, '-')}.db`), synchronous });
+  const receivedAt = new Date(Date.now() - 1000);
+  for (let i = 0; i < count; i += 500) {
+    const items: IngestItem[] = [];
+    for (let j = i; j < Math.min(count, i + 500); j++) {
+      const id = `${name}-${j}`;
+      items.push({ source: SOURCE, id, type: 'voice.call.completed', payload: { id }, payloadHash: id, verdict: 'accepted', rulesetVersion: 'bench', receivedAt, outputs: { t: output(id) } });
+    }
+    await store.ingest(items);
+  }
+  return store;
+}
+
+/**
+ * The store's share of a delivery, with no HTTP: claims of 100 rows, each claim acknowledged in one ackMany,
+ * until the outbox is empty. This process's CPU per record (µs), through the same store API the forwarder calls.
+ */
+async function storeAlone(dir: string, count: number): Promise<number> {
+  const store = await filledStore(dir, 'store-alone', charge, count);
+  try {
+    let done = 0;
+    const cpu = process.cpuUsage();
+    for (;;) {
+      const rows = await store.claim({ target: 't', limit: 100, leaseMs: 60_000, worker: 'bench', now: new Date() });
+      if (rows.length === 0) break;
+      const at = new Date();
+      const results = await store.ackMany(rows.map((ref) => ({ ref, receipt: { at, statusCode: 201, latencyMs: 1 } })));
+      if (results.some((r) => r !== null)) throw new Error('store alone: an ack was refused');
+      done += rows.length;
+    }
+    const used = process.cpuUsage(cpu);
+    const micros = (used.user + used.system) / count;
+    if (done !== count) throw new Error(`store alone: ${done} of ${count} records claimed`);
+    return micros;
+  } finally {
+    await store.close();
+  }
 }
 
 /** Records/s delivered by the forwarder to one target, from start() to the last acknowledgement. */
-async function forwarded(dir: string, name: string, target: TargetConfig, output: (id: string) => unknown, count: number, synchronous: SqliteSynchronous = 'NORMAL'): Promise<number> {
-  const store = createSqliteStore({ filename: join(dir, `${name.replace(/\W+/g, '-')}.db`), synchronous });
+async function forwarded(dir: string, name: string, target: TargetConfig, output: (id: string) => unknown, count: number, synchronous: SqliteSynchronous = 'NORMAL'): Promise<Measured> {
+  const store = await filledStore(dir, name, output, count, synchronous);
   try {
-    const receivedAt = new Date(Date.now() - 1000);
-    for (let i = 0; i < count; i += 500) {
-      const items: IngestItem[] = [];
-      for (let j = i; j < Math.min(count, i + 500); j++) {
-        const id = `${name}-${j}`;
-        items.push({ source: SOURCE, id, type: 'voice.call.completed', payload: { id }, payloadHash: id, verdict: 'accepted', rulesetVersion: 'bench', receivedAt, outputs: { t: output(id) } });
-      }
-      await store.ingest(items);
-    }
     const forwarder = createForwarder({ store, targets: { t: target }, pollIntervalMs: 20, statsIntervalMs: 0 });
     let delivered = 0;
     let problems = 0;
@@ -115,13 +152,15 @@ async function forwarded(dir: string, name: string, target: TargetConfig, output
     });
     forwarder.events.on('delivery:retry', () => (problems += 1));
     forwarder.events.on('delivery:dead', () => (problems += 1));
+    const cpu = process.cpuUsage();
     const started = performance.now();
     await forwarder.start();
     await done;
     const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
     await forwarder.stop();
     if (problems > 0) throw new Error(`${name}: ${problems} retries or dead letters; the benchmark expects a healthy target`);
-    return count / seconds;
+    return { rate: count / seconds, cpu: (used.user + used.system) / count };
   } finally {
     await store.close();
   }
@@ -167,6 +206,12 @@ async function stubbed(url: string, count: number): Promise<number> {
   return count / seconds;
 }
 
+/** A rate, and this process's CPU per record or request (µs, all of its threads) while it was measured. */
+interface Measured {
+  rate: number;
+  cpu: number;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function benchForwarding(records = 20_000, rounds = 5): Promise<Row[]> {
@@ -175,6 +220,8 @@ export async function benchForwarding(records = 20_000, rounds = 5): Promise<Row
   const rows: Row[] = [];
   const ratios: number[] = [];
   let slowRatio = 0;
+  let storeCpu = 0;
+  let ceiling = 0;
   try {
     const http = { preset: 'http', url: `${url}/v1/charges`, concurrency: CONCURRENCY } as const;
     // Warm-up: connections, JIT, the mock's code paths.
@@ -182,20 +229,30 @@ export async function benchForwarding(records = 20_000, rounds = 5): Promise<Row
     await forwarded(dir, 'warm', http, charge, 2000);
     // The baseline and the single-send case alternate, so a busy neighbour on the machine hits both alike;
     // each figure is the median of the rounds, and the ratio the median of each round's ratio.
-    const raw: number[] = [];
-    const single: number[] = [];
+    const raw: Measured[] = [];
+    const single: Measured[] = [];
     for (let r = 0; r < rounds; r++) {
       await resetMock(url);
       raw.push(await rawUndici(url, records));
       await resetMock(url);
       single.push(await forwarded(dir, `http-single-${r}`, http, charge, records));
-      ratios.push(single.at(-1)! / raw.at(-1)!);
+      ratios.push(single.at(-1)!.rate / raw.at(-1)!.rate);
     }
-    rows.push({ name: '(a) raw undici, single POSTs', value: median(raw), unit: 'req/s', extra: `concurrency ${CONCURRENCY}, nothing stored` });
-    rows.push({ name: '(b) forwarder, http single sends', value: median(single), unit: 'records/s', extra: 'claim + send + ack per record (acks written in batches)' });
-    const run = async (name: string, f: () => Promise<number>, extra?: string) => {
+    const rawRate = median(raw.map((m) => m.rate));
+    const rawCpu = median(raw.map((m) => m.cpu));
+    const singleCpu = median(single.map((m) => m.cpu));
+    rows.push({ name: '(a) raw undici, single POSTs', value: rawRate, unit: 'req/s', extra: `concurrency ${CONCURRENCY}, nothing stored; CPU ${rawCpu.toFixed(1)} µs/request` });
+    rows.push({ name: '(b) forwarder, http single sends', value: median(single.map((m) => m.rate)), unit: 'records/s', extra: `claim + send + ack per record (acks in batches); CPU ${singleCpu.toFixed(1)} µs/record` });
+    // The physical limit of one thread that does both halves of a delivery: raw undici's work per request
+    // (its CPU, measured above) and the store's per record (measured alone, no HTTP). It cannot beat the raw
+    // rate either: the mock biller is the same.
+    storeCpu = await storeAlone(dir, records);
+    rows.push({ name: '(s) store alone: claim + ackMany, no HTTP', value: 1e6 / storeCpu, unit: 'records/s', extra: `CPU ${storeCpu.toFixed(1)} µs/record (claims of 100, each acknowledged in one call)` });
+    ceiling = Math.min(rawRate, 1e6 / (rawCpu + storeCpu)) / rawRate;
+    const run = async (name: string, f: () => Promise<number | Measured>, extra?: string) => {
       await resetMock(url);
-      rows.push({ name, value: await f(), unit: 'records/s', ...(extra ? { extra } : {}) });
+      const m = await f();
+      rows.push({ name, value: typeof m === 'number' ? m : m.rate, unit: 'records/s', ...(extra ? { extra } : {}) });
     };
     await run('(b0) forwarder, store calls stubbed out', () => stubbed(url, records), 'what the forwarder costs apart from SQLite');
     await run('(b2) forwarder, http single, store synchronous=FULL', () => forwarded(dir, 'http-single-full', http, charge, records, 'FULL'), 'an fsync per commit');
@@ -205,9 +262,9 @@ export async function benchForwarding(records = 20_000, rounds = 5): Promise<Row
     // The same pair against a target that takes 2 ms per request, as a billing API over a network does.
     const slow = Math.max(2000, Math.round(records / 5));
     await resetMock(url, SLOW_MS);
-    const rawSlow = await rawUndici(url, slow);
+    const rawSlow = (await rawUndici(url, slow)).rate;
     await resetMock(url, SLOW_MS);
-    const singleSlow = await forwarded(dir, 'http-single-slow', http, charge, slow);
+    const singleSlow = (await forwarded(dir, 'http-single-slow', http, charge, slow)).rate;
     slowRatio = singleSlow / rawSlow;
     rows.push({ name: `(a') raw undici, target answering in ${SLOW_MS} ms`, value: rawSlow, unit: 'req/s' });
     rows.push({ name: `(b') forwarder, the same target`, value: singleSlow, unit: 'records/s', extra: `${slowRatio.toFixed(2)}x (a')` });
@@ -221,6 +278,10 @@ export async function benchForwarding(records = 20_000, rounds = 5): Promise<Row
     '(a) raw undici, single POSTs',
   );
   console.log(`  forwarder single sends / raw undici, median of ${rounds} rounds: ${median(ratios).toFixed(2)}x (target >= 0.7x; rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+  const ratio = median(ratios);
+  console.log(
+    `  physical limit of one thread that sends as (a) and stores as (s): ${ceiling.toFixed(2)}x (min of the raw rate and 1 / (CPU of (a) + CPU of (s))); the forwarder reaches ${Math.round((100 * ratio) / ceiling)}% of it`,
+  );
   console.log(`  forwarder single sends / raw undici against a target answering in ${SLOW_MS} ms: ${slowRatio.toFixed(2)}x`);
   const batches = rows.filter((r) => /^\([cde]\)/.test(r.name));
   console.log(`  batch presets / forwarder single sends: ${batches.map((r) => `${r.name.slice(15)} ${(r.value / rows[1]!.value).toFixed(1)}x`).join(', ')}`);
