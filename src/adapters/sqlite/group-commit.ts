@@ -124,14 +124,11 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
     try {
       results = inBatch.immediate(jobs);
     } catch (error) {
-      stats.failedBatches += 1;
-      const failure = storeError(error, `A write transaction of ${jobs.length} call(s) failed; none of them was committed`);
-      for (const job of jobs) job.reject(failure);
-      return;
+      return failBatch(jobs, error);
     }
     results.forEach((result, i) => {
       if (result.ok) jobs[i].resolve(result.value);
-      else jobs[i].reject(storeError(result.error, 'A write failed and was rolled back'));
+      else jobs[i].reject(jobFailed(result.error));
     });
   }
 
@@ -140,11 +137,16 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
     try {
       value = alone.immediate(job);
     } catch (error) {
-      if (error instanceof JobError) return job.reject(storeError(error.error, 'A write failed and was rolled back'));
-      stats.failedBatches += 1;
-      return job.reject(storeError(error, 'A write transaction of 1 call(s) failed; none of them was committed'));
+      return error instanceof JobError ? job.reject(jobFailed(error.error)) : failBatch([job], error);
     }
     job.resolve(value);
+  }
+
+  /** The transaction as a whole did not begin or commit: every caller of it is rejected, nothing was written. */
+  function failBatch(jobs: Job[], error: unknown): void {
+    stats.failedBatches += 1;
+    const failure = storeError(error, `A write transaction of ${jobs.length} call(s) failed; none of them was committed`);
+    for (const job of jobs) job.reject(failure);
   }
 
   return {
@@ -167,6 +169,11 @@ export function createGroupCommit(db: SqliteDatabase, options: GroupCommitOption
 /** A lone job's own error, carried out of its transaction (which it rolled back). */
 class JobError {
   constructor(readonly error: unknown) {}
+}
+
+/** One job's own error: that job was rolled back, the others of its transaction were not. */
+function jobFailed(error: unknown): unknown {
+  return storeError(error, 'A write failed and was rolled back');
 }
 
 /** Our own errors (lease lost, not found) pass through; a driver's error becomes a coded one with it as the cause. */
