@@ -28,6 +28,15 @@ export function driverPath(): string {
   return createRequire(import.meta.url).resolve('better-sqlite3');
 }
 
+/**
+ * Settings of every connection this store opens to a file: the main one and the writer thread's. (WAL is the
+ * file's own mode, set once by the main connection.) temp_store = MEMORY keeps each write call's SAVEPOINT
+ * journal out of temporary files.
+ */
+export function connectionPragmas(synchronous: string): string[] {
+  return [`synchronous = ${synchronous}`, 'foreign_keys = ON', 'temp_store = MEMORY'];
+}
+
 /** Statements are prepared once; queries whose WHERE depends on the filters given get one per shape. */
 export function statementCache(db: SqliteDatabase): (sql: string) => SqliteStatement {
   const cache = new Map<string, SqliteStatement>();

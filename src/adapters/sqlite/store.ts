@@ -12,7 +12,7 @@ import { sqliteAdmin } from './admin.js';
 import { sqliteClaims } from './claim.js';
 import type { SqliteContext } from './context.js';
 import { sqliteDeadLetters } from './dead-letters.js';
-import { driverPath, loadDriver, statementCache } from './driver.js';
+import { connectionPragmas, driverPath, loadDriver, statementCache } from './driver.js';
 import type { SqliteDatabase } from './driver.js';
 import { createGroupCommit } from './group-commit.js';
 import { cachedKeyLookup } from './key-cache.js';
@@ -78,7 +78,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const thread =
     o.filename === ':memory:'
       ? undefined
-      : createThreadWriter({ driver: driverPath(), filename: o.filename, busyTimeoutMs: o.busyTimeoutMs, synchronous: o.synchronous, maxJobs: o.maxBatchJobs, sql: RECORD_WRITES });
+      : createThreadWriter({ driver: driverPath(), filename: o.filename, busyTimeoutMs: o.busyTimeoutMs, pragmas: connectionPragmas(o.synchronous), maxJobs: o.maxBatchJobs, sql: RECORD_WRITES });
   const writer = createGroupCommit(db, { maxJobs: o.maxBatchJobs, ...(thread ? { gate: thread } : {}) });
   const ctx: SqliteContext = {
     db,
@@ -141,9 +141,7 @@ function openDatabase(o: Required<SqliteStoreOptions>): SqliteDatabase {
   try {
     refuseNewerSchema(db, o.filename);
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${o.synchronous}`);
-    db.pragma('foreign_keys = ON');
-    db.pragma('temp_store = MEMORY');
+    for (const pragma of connectionPragmas(o.synchronous)) db.pragma(pragma);
     migrate(db, o.filename);
     return db;
   } catch (error) {

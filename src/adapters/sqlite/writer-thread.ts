@@ -43,7 +43,8 @@ export interface ThreadWriterOptions {
   driver: string;
   filename: string;
   busyTimeoutMs: number;
-  synchronous: string;
+  /** The connection's settings (driver.ts connectionPragmas), applied as the thread opens it. */
+  pragmas: string[];
   maxJobs: number;
   sql: { insertRecord: string; existingRecord: string; insertOutbox: string; insertRejection: string };
 }
@@ -89,7 +90,7 @@ export function createThreadWriter(options: ThreadWriterOptions): ThreadWriter {
       eval: true,
       // The thread runs plain JavaScript: no loader, no profiler flags of the parent.
       execArgv: [],
-      workerData: { driver: options.driver, filename: options.filename, busyTimeoutMs: options.busyTimeoutMs, synchronous: options.synchronous, sql: options.sql },
+      workerData: { driver: options.driver, filename: options.filename, busyTimeoutMs: options.busyTimeoutMs, pragmas: options.pragmas, sql: options.sql },
     });
     w.on('message', (reply: Reply) => settle(reply));
     w.on('error', () => {
@@ -259,9 +260,7 @@ let inBatch;
 try {
   const Database = require(workerData.driver);
   db = new Database(workerData.filename, { timeout: workerData.busyTimeoutMs });
-  db.pragma('synchronous = ' + workerData.synchronous);
-  db.pragma('foreign_keys = ON');
-  db.pragma('temp_store = MEMORY');
+  for (const pragma of workerData.pragmas) db.pragma(pragma);
   const sql = workerData.sql;
   const insertRecord = db.prepare(sql.insertRecord);
   const existingRecord = db.prepare(sql.existingRecord).raw();
