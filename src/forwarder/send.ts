@@ -147,6 +147,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
 /**
  * A target's answer. Its headers are read from undici's raw list when first asked for: most answers are a
  * 2xx whose headers nobody reads, and parsing them costs about as much as the rest of settling the answer.
+ * `headers` is a getter, so an adapter copying an answer reads it by name (`{ ...answer }` would drop it);
+ * JSON.stringify gives the three fields (toJSON), not undici's raw buffers.
  */
 class Answer implements TargetAnswer {
   private parsed: TargetAnswer['headers'] | undefined;

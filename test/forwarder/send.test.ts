@@ -60,6 +60,14 @@ describe('sender', () => {
     expect(answer).toMatchObject({ status: 503, body: '{"error":"busy"}', headers: { 'content-type': 'application/json', 'retry-after': '7', 'x-multi': ['a', 'b'] } });
   });
 
+  it('serialises an answer as its status, parsed headers and body, not undici\'s raw header list', async () => {
+    const origin = await serve((req, res) => res.writeHead(201, { 'x-id': 'ch_1' }).end('{"id":"ch_1"}'));
+    const answer = await sender().send(request(origin));
+    const json = JSON.parse(JSON.stringify(answer)) as Record<string, unknown>;
+    expect(Object.keys(json).sort()).toEqual(['body', 'headers', 'status']);
+    expect(json).toMatchObject({ status: 201, body: '{"id":"ch_1"}', headers: { 'x-id': 'ch_1' } });
+  });
+
   it('cuts an answer larger than 1 MiB and still answers the next request on the same connections', async () => {
     const big = 'x'.repeat(1024 * 1024 + 4096);
     const origin = await serve((req, res) => (req.url === '/v1/charges' ? res.writeHead(200).end(big) : res.writeHead(200).end('small')));
