@@ -170,7 +170,7 @@ async function forwarded(dir: string, name: string, target: TargetConfig, output
  * The forwarder over a store that does nothing (claims hand out rows from a counter, settling is a no-op):
  * what the forwarder itself costs, apart from SQLite.
  */
-async function stubbed(url: string, count: number): Promise<number> {
+async function stubbed(url: string, count: number): Promise<Measured> {
   let next = 0;
   const store: ForwarderStore = {
     async claim(o) {
@@ -198,12 +198,14 @@ async function stubbed(url: string, count: number): Promise<number> {
   const forwarder = createForwarder({ store, targets: { t: { preset: 'http', url: `${url}/v1/charges`, concurrency: CONCURRENCY } }, pollIntervalMs: 20, statsIntervalMs: 0 });
   let delivered = 0;
   const done = new Promise<void>((resolve) => forwarder.events.on('delivery:sent', () => ++delivered === count && resolve()));
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await forwarder.start();
   await done;
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await forwarder.stop();
-  return count / seconds;
+  return { rate: count / seconds, cpu: (used.user + used.system) / count };
 }
 
 /** A rate, and this process's CPU per record or request (µs, all of its threads) while it was measured. */
@@ -250,10 +252,10 @@ export async function benchForwarding(records = 20_000, rounds = 5): Promise<Row
     storeCpu = await storeAlone(dir, records);
     rows.push({ name: '(s) store alone: claim + ackMany, no HTTP', value: 1e6 / storeCpu, unit: 'records/s', extra: `CPU ${storeCpu.toFixed(1)} µs/record (claims of 100, each acknowledged in one call)` });
     ceiling = Math.min(rawRate, 1e6 / (rawCpu + storeCpu)) / rawRate;
-    const run = async (name: string, f: () => Promise<number | Measured>, extra?: string) => {
+    const run = async (name: string, f: () => Promise<Measured>, extra?: string) => {
       await resetMock(url);
       const m = await f();
-      rows.push({ name, value: typeof m === 'number' ? m : m.rate, unit: 'records/s', ...(extra ? { extra } : {}) });
+      rows.push({ name, value: m.rate, unit: 'records/s', extra: `${extra ? `${extra}; ` : ''}CPU ${m.cpu.toFixed(1)} µs/record` });
     };
     await run('(b0) forwarder, store calls stubbed out', () => stubbed(url, records), 'what the forwarder costs apart from SQLite');
     await run('(b2) forwarder, http single, store synchronous=FULL', () => forwarded(dir, 'http-single-full', http, charge, records, 'FULL'), 'an fsync per commit');
