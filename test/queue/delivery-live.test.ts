@@ -117,7 +117,11 @@ describe.skipIf(!live)('postgres + rabbitmq', () => {
       await ingest(env.store, records(300, (id) => ({ default: chargeOutput(id) })));
       const relayConn = await env.proxiedStore();
       const workerConns = [await env.proxiedStore(), await env.proxiedStore()];
-      const relay = await run.relay({ targets: ['default'], batchSize: 20 }, relayConn.store);
+      // A claim that PostgreSQL committed but whose answer the cut lost leaves its rows leased until the lease
+      // runs out (nothing is lost, they wait): with the scenarios' 30 s lease the test timed out whenever the cut
+      // caught a claim in flight. 8 s brings them back within the test's time and still outlives a send by the
+      // worker's margin (twice the target's 2 s timeout), without which a row is never sent.
+      const relay = await run.relay({ targets: ['default'], batchSize: 20, leaseMs: 8000 }, relayConn.store);
       for (const c of workerConns) await run.worker({ ...defaultOnly(), prefetch: 10, settleRetryMs: 200 }, c.store);
       await waitFor(async () => (await env.store.stats({ now: new Date() })).deliveries.delivered >= 50, 20_000, 'fifty delivered');
       const proxies = [relayConn.proxy, ...workerConns.map((c) => c.proxy)];
