@@ -270,7 +270,14 @@ export class TargetRunner {
   private async claim(limit: number): Promise<number> {
     let rows: ClaimedDelivery[];
     try {
-      rows = await this.o.store.claim({ target: this.name, limit, leaseMs: this.o.leaseMs, worker: this.o.worker, now: new Date(this.o.clock()) });
+      rows = await this.o.store.claim({
+        target: this.name,
+        limit,
+        leaseMs: this.o.leaseMs,
+        worker: this.o.worker,
+        now: new Date(this.o.clock()),
+        ...(this.adapter.readsOutputJson === true ? { bodyJsonOnly: true } : {}),
+      });
     } catch (error) {
       this.failed('claim', error);
       return 0;

@@ -292,6 +292,8 @@ export async function restoreSqlite(options: RestoreOptions): Promise<RestoreRes
     leasesReleased = db
       .prepare("UPDATE outbox SET lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL WHERE status = 'pending' AND lease_token IS NOT NULL")
       .run().changes;
+    // The stores that delivered each target then are not running here (schema step 4).
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'target_locks'").get()) db.prepare('DELETE FROM target_locks').run();
     schemaVersion = schemaVersionOf(db);
     counts = countTables(db);
   } finally {

@@ -12,6 +12,17 @@ export interface ClaimOptions {
   /** Who holds the lease; kept with each attempt for tracing. */
   worker: string;
   now: Date;
+  /**
+   * The rows will be settled through other connections to the store (a queue relay hands them to workers):
+   * the lease must be kept where every connection sees it. The SQLite store otherwise keeps the leases of
+   * a target in the memory of the one connection that delivers it; the other stores always share them.
+   */
+  handOver?: boolean;
+  /**
+   * The caller reads `bodyJson` only: a store that gives it may leave `body` undefined instead of parsing
+   * every body it hands out (the memory and PostgreSQL stores parse anyway; SQLite does not).
+   */
+  bodyJsonOnly?: boolean;
 }
 
 /** What proves the lease: the row and the token its claim returned. A claimed delivery is one. */
@@ -25,6 +36,7 @@ export interface ClaimedDelivery extends LeaseRef {
   /** The record's identity; the idempotency key is derived from it. */
   source: string;
   recordId: string;
+  /** The target mapping's output; undefined when the claim asked for `bodyJsonOnly` and `bodyJson` is given. */
   body: unknown;
   /**
    * `body` as the JSON text the store holds (the memory, SQLite and PostgreSQL stores all give it): a preset

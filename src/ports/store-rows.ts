@@ -171,14 +171,15 @@ export function oldestDueFirst(a: ClaimedRow, b: ClaimedRow): number {
   return a.nextAttemptAt - b.nextAttemptAt || a.id - b.id;
 }
 
-export function toClaimed(o: ClaimedRow, leaseToken: string, leaseExpiresAt: number): ClaimedDelivery {
+/** `parse = false`: `body` is left undefined, `bodyJson` holds it (a claim with bodyJsonOnly). */
+export function toClaimed(o: ClaimedRow, leaseToken: string, leaseExpiresAt: number, parse = true): ClaimedDelivery {
   return {
     id: String(o.id),
     leaseToken,
     target: o.target,
     source: o.source,
     recordId: o.recordId,
-    body: parseJson(o.body),
+    body: parse ? parseJson(o.body) : undefined,
     // The text every store holds: a preset that sends the body as it is need not serialise it again.
     bodyJson: o.body,
     attempts: o.attempts,

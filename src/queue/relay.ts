@@ -186,7 +186,8 @@ export function createRelay(options: RelayOptions): Relay {
         if (limit <= 0) return o.pollIntervalMs;
       }
       try {
-        loop.held = await store.claim({ target: loop.name, limit, leaseMs: o.leaseMs, worker: o.worker, now: new Date(clock()) });
+        // handOver: the workers that settle these rows do it through connections of their own.
+        loop.held = await store.claim({ target: loop.name, limit, leaseMs: o.leaseMs, worker: o.worker, now: new Date(clock()), handOver: true });
       } catch (error) {
         return failed(loop, 'claim', error);
       }

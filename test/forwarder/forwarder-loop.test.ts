@@ -161,6 +161,25 @@ describe('forwarder loop', () => {
     expect(f.metrics.render()).toMatch(/bilhetagem_breaker_transitions_total\{target="billing",to="open"\} [1-9]/);
   });
 
+  it('asks the store for the bodies as JSON text only for a preset that sends them as they are (http)', async () => {
+    const { biller, url } = await startBiller();
+    cleanups.push(() => biller.close());
+    await ingest(store, records(3, (id) => ({ billing: chargeOutput(id), lago: { transaction_id: id, external_subscription_id: 'sub-1', code: 'calls', timestamp: 1_700_000_000, properties: {} } })));
+    const asked = new Map<string, unknown>();
+    const claim = store.claim.bind(store);
+    const recording: Store = Object.assign(Object.create(store) as Store, {
+      claim: (o: Parameters<Store['claim']>[0]) => {
+        asked.set(o.target, o.bodyJsonOnly);
+        return claim(o);
+      },
+    });
+    const f = createForwarder({ store: recording, targets: { billing: { preset: 'http', url: `${url}/v1/charges` }, lago: { preset: 'lago', url, apiKey: 'k' } }, pollIntervalMs: 20, statsIntervalMs: 0 });
+    cleanups.push(() => f.stop());
+    await f.runOnce();
+    expect(asked).toEqual(new Map<string, unknown>([['billing', true], ['lago', undefined]]));
+    expect((await store.stats({ now: new Date() })).deliveries.delivered).toBe(6);
+  });
+
   it('refuses runOnce() while started', async () => {
     const f = forwarder({});
     await f.start();

@@ -292,19 +292,6 @@ describe('sqlite store', () => {
     });
   });
 
-  it('never gives the same row to claimers on two connections to one file', async () => {
-    const filename = freshFile();
-    const a = open({ filename });
-    const b = open({ filename });
-    await a.ingest(Array.from({ length: 50 }, (_, i) => forLago(String(i))));
-    const claims = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).claim({ target: 'lago', limit: 7, leaseMs: 60_000, worker: `w${i}`, now: T0 })),
-    );
-    const ids = claims.flat().map((r) => r.id);
-    expect(ids).toHaveLength(50);
-    expect(new Set(ids).size).toBe(50);
-  });
-
   it('refuses writes after close but lets calls already queued finish', async () => {
     const store = open({ filename: freshFile() });
     const queued = store.ingest([forLago('1')]);

@@ -167,6 +167,21 @@ ALTER TABLE outbox ADD COLUMN receipt_worker TEXT;
 ALTER TABLE outbox ADD COLUMN receipt_inline INTEGER NOT NULL DEFAULT 0 CHECK (receipt_inline IN (0, 1));
 `,
   },
+  {
+    // One store at a time delivers a target (claim.ts): the holder of its row here keeps the leases of the
+    // rows it hands out in memory, so a claim writes nothing and a delivery writes its outbox row once.
+    // in_flight is how many rows it holds, as of its last write, for the stats of other processes. Leases
+    // written on the rows (by a release before this step, or a queue relay's hand-over claims) still hold.
+    version: 4,
+    sql: `
+CREATE TABLE target_locks (
+  target TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  in_flight INTEGER NOT NULL DEFAULT 0
+) STRICT;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1].version;

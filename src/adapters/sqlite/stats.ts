@@ -6,9 +6,14 @@
 import { millis } from '../../ports/store-input.js';
 import { emptyStats, emptyTargetStats, withAges } from '../../ports/store-stats.js';
 import type { DeliveryStatus, OutboxStore, StoredVerdict } from '../../ports/store.js';
+import type { SqliteClaims } from './claim.js';
 import type { SqliteContext } from './context.js';
 
-export function sqliteStats({ db, open }: SqliteContext): Pick<OutboxStore, 'stats'> {
+/**
+ * `claims`: rows this store leased in memory (claim.ts), per target. Rows in flight at another process
+ * are counted from its lock row, as of its last write.
+ */
+export function sqliteStats({ db, open }: SqliteContext, claims: Pick<SqliteClaims, 'holder' | 'leasedInMemory'>): Pick<OutboxStore, 'stats'> {
   const verdicts = db.prepare('SELECT verdict, count(*) AS n FROM records GROUP BY verdict');
   const rejections = db.prepare('SELECT count(*) FROM rejections').pluck();
   const openDeadLetters = db.prepare("SELECT count(*) FROM dead_letters WHERE status = 'dead'").pluck();
@@ -16,6 +21,8 @@ export function sqliteStats({ db, open }: SqliteContext): Pick<OutboxStore, 'sta
   const pending = db.prepare(`
     SELECT target, sum(lease_expires_at > @now) AS leased, min(created_at) AS oldest
     FROM outbox WHERE status = 'pending' GROUP BY target`);
+
+  const otherHolders = db.prepare('SELECT target, in_flight AS n FROM target_locks WHERE expires_at > @now AND holder <> @self');
 
   const read = db.transaction((now: number) => {
     const stats = emptyStats();
@@ -30,6 +37,10 @@ export function sqliteStats({ db, open }: SqliteContext): Pick<OutboxStore, 'sta
       const t = stats.targets[r.target];
       t.leased = r.leased ?? 0;
       t.oldestPendingAt = new Date(r.oldest);
+    }
+    for (const [target, n] of claims.leasedInMemory(now)) if (stats.targets[target]) stats.targets[target].leased += n;
+    for (const r of otherHolders.all({ now, self: claims.holder }) as { target: string; n: number }[]) {
+      if (stats.targets[r.target]) stats.targets[r.target].leased += r.n;
     }
     return withAges(stats, now);
   });

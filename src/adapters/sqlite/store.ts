@@ -91,13 +91,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   };
 
   const admin = sqliteAdmin(ctx);
+  const { holder, leasedInMemory, releaseAll, ...claims } = sqliteClaims(ctx);
 
   return {
     filename: o.filename,
     ...sqliteRecords(ctx),
-    ...sqliteClaims(ctx),
+    ...claims,
     ...sqliteDeadLetters(ctx),
-    ...sqliteStats(ctx),
+    ...sqliteStats(ctx, { holder, leasedInMemory }),
     ...admin,
     findApiKeyByPrefix: cachedKeyLookup(ctx, admin.findApiKeyByPrefix),
     ...sqliteRetention(ctx),
@@ -121,6 +122,12 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       closed = true;
       await thread?.close();
       writer.drain();
+      // Another store (another process) may deliver these targets at once; rows still leased keep their lease.
+      try {
+        releaseAll();
+      } catch {
+        // The locks then expire on their own (a read-only or failing file): nothing is lost by waiting.
+      }
       db.close();
     },
   };

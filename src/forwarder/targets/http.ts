@@ -72,6 +72,11 @@ export function createHttpTarget(options: HttpTargetOptions): TargetAdapter {
   if (auth !== undefined) baseHeaders.authorization = auth;
 
   function buildRequests(items: OutboxItem[]): BuildResult {
+    // The common case, one item sent alone as the store holds it: no intermediate arrays.
+    if (!batch && items.length === 1 && items[0]!.outputJson !== undefined) {
+      const item = items[0]!;
+      return { requests: [{ method: 'POST', origin, path, headers: { ...baseHeaders, 'idempotency-key': item.idempotencyKey }, body: item.outputJson!, items }], refused: [] };
+    }
     const refused = [];
     const ok: { item: OutboxItem; json: string }[] = [];
     for (const item of items) {
@@ -118,6 +123,8 @@ export function createHttpTarget(options: HttpTargetOptions): TargetAdapter {
     name: options.name ?? 'http',
     preset: 'http',
     maxBatch: batchSize,
+    // The output is sent as the store's JSON text, never read as a value.
+    readsOutputJson: true,
     concurrency: checkNumber(options.concurrency ?? 8, 'concurrency', WHERE, { min: 1, integer: true }),
     timeoutMs: checkNumber(options.timeoutMs ?? 10_000, 'timeoutMs', WHERE, { min: 1 }),
     buildRequests,

@@ -120,6 +120,11 @@ export interface TargetAdapter {
   classify(req: TargetRequest, answer: TargetAnswer | TargetFailure, now?: number): ItemOutcome[];
   /** Serialisation key: at most one request in flight per key. Absent = no constraint. */
   keyFor?(item: OutboxItem): string;
+  /**
+   * True when `buildRequests` and `keyFor` read only `outputJson` whenever an item has it (the output sent
+   * as the store holds it): the forwarder then asks the store not to parse the bodies it claims.
+   */
+  readonly readsOutputJson?: boolean;
 }
 
 export const TargetPresets = ['http', 'lago', 'openmeter', 'stripe'] as const;
