@@ -135,9 +135,10 @@ describe('sqlite: one store delivers a target at a time', () => {
     await a.ingest([forLago('1', { receivedAt: at(10) }), forLago('2', { receivedAt: at(10) })]);
     const [one] = await claim(a, { limit: 1, leaseMs: 1000, now: at(10) });
     expect(one!.recordId).toBe('1');
-    // Received at 5, stored after the claim above passed 10: behind the cursor.
+    // Received at 5, stored after the claim above passed 10: behind the cursor. Found all the same, and
+    // handed out oldest due first.
     await a.ingest([forLago('late', { receivedAt: at(5) })]);
-    expect((await claim(a, { now: at(20) })).map((r) => r.recordId)).toEqual(['2', 'late']);
+    expect((await claim(a, { now: at(20) })).map((r) => r.recordId)).toEqual(['late', '2']);
     // Row 1's lease lapses without a word from its holder: it is handed out again.
     expect((await claim(a, { now: at(1010) })).map((r) => r.recordId)).toEqual(['1']);
     await expectCode(a.ack(one!, { at: at(1020), statusCode: 200 }), 'BLH_ERR_LEASE_LOST');

@@ -114,7 +114,9 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     ON CONFLICT (target) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at`);
   const noteInFlight = db.prepare('UPDATE target_locks SET in_flight = ? WHERE target = ? AND holder = ?');
   const dropLock = db.prepare('DELETE FROM target_locks WHERE target = ? AND holder = ?');
-  const leaseOnRows = db.prepare('UPDATE outbox SET lease_token = ?, lease_worker = ?, lease_expires_at = ? WHERE id IN (SELECT value FROM json_each(?))');
+  const leaseOnRows = db.prepare(
+    "UPDATE outbox SET lease_token = ?, lease_worker = ?, lease_expires_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'",
+  );
   const clearOnRows = db.prepare('UPDATE outbox SET lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL WHERE id IN (SELECT value FROM json_each(?))');
   const rowLease = db.prepare('SELECT status, lease_token AS leaseToken, lease_worker AS leaseWorker FROM outbox WHERE id = ?');
   const insertAttempt = db.prepare(`
@@ -200,7 +202,9 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     params.skip = JSON.stringify(skip);
     params.limit = c.limit - out.length;
     const rest = fromStart.all(params) as ClaimedTuple[];
-    return out.length === 0 ? rest : out.concat(rest);
+    if (out.length === 0) return rest;
+    // Rows from the cursor on, then older ones left behind it: handed out oldest due first all the same.
+    return out.concat(rest).sort((a, b) => a[7] - b[7] || a[0] - b[0]);
   }
 
   function toDeliveries(c: PreparedClaim, tuples: readonly ClaimedTuple[], token: string, expiresAt: number, parse: boolean): ClaimedDelivery[] {
