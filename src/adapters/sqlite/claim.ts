@@ -57,6 +57,9 @@ interface Hold {
 /** How often (in the claims' own time) a claim walks the claim index from the start instead of the cursor, ms. */
 const FULL_SCAN_EVERY_MS = 1000;
 
+/** How often, at most, an ack batch writes the target's in-flight count on its lock row (for other processes' stats), ms. */
+const IN_FLIGHT_NOTE_MS = 1000;
+
 /** The lock is taken for this many leases. */
 const LOCK_LEASES = 1.5;
 
@@ -150,6 +153,8 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     RETURNING ${DEAD_LETTER_COLUMNS}`);
 
   const holds = new Map<string, Hold>();
+  /** When this store last wrote a target's in-flight count (Date.now()): at most once a second, not once per ack batch. */
+  const noted = new Map<string, number>();
   /** Rows handed out by this store and not settled, by row id. */
   const leased = new Map<number, Lease>();
 
@@ -350,16 +355,24 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       const prepared = prepareAcks(acks);
       if (prepared.length === 0) return [];
       // One job: one savepoint in the group commit's transaction, whatever the number of rows. The lock of
-      // each target is read once; the lock row notes how many rows are in flight, for other processes' stats.
+      // each target is read once; the lock row notes how many rows are in flight, for other processes' stats,
+      // at most once a second (one page less to write per batch).
       const results = await writer.run(() => {
         const cache = new Map<string, boolean>();
         const out = prepared.map((a) => ackOne(a.lease, a.receipt, cache));
-        const counts = inFlightBy();
-        for (let i = 0; i < out.length; i++) {
-          const lease = out[i] === null ? leased.get(Number(prepared[i]!.lease.id)) : undefined;
-          if (lease !== undefined && lease.token === prepared[i]!.lease.leaseToken) counts.set(lease.target, counts.get(lease.target)! - 1);
+        const wall = Date.now();
+        for (const [target, held] of cache) {
+          if (!held || wall - (noted.get(target) ?? -Infinity) < IN_FLIGHT_NOTE_MS) continue;
+          // Rows this batch acknowledged are still in memory until the commit: not counted.
+          let n = 0;
+          for (const lease of leased.values()) if (lease.target === target) n += 1;
+          for (let i = 0; i < out.length; i++) {
+            const lease = out[i] === null ? leased.get(Number(prepared[i]!.lease.id)) : undefined;
+            if (lease !== undefined && lease.target === target && lease.token === prepared[i]!.lease.leaseToken) n -= 1;
+          }
+          noteInFlight.run(n, target, self);
+          noted.set(target, wall);
         }
-        for (const [target, held] of cache) if (held) noteInFlight.run(counts.get(target) ?? 0, target, self);
         return out;
       });
       for (let i = 0; i < results.length; i++) if (results[i] === null) settled(prepared[i]!.lease);
