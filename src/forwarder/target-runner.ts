@@ -10,7 +10,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { LeaseLostError } from '../ports/errors.ts';
-import type { AckResult, ClaimedDelivery, DeliveryReceipt, OutboxStore } from '../ports/store.ts';
+import type { AckResult, ClaimedDelivery, DeliveryReceipt, OutboxStore, TargetHolder } from '../ports/store.ts';
 import { isTargetFailure } from './breaker.ts';
 import type { Breaker } from './breaker.ts';
 import type { DeliverySent, ForwarderEvents, Logger } from './events.ts';
@@ -21,7 +21,7 @@ import type { Sender } from './send.ts';
 import type { DeliveredOutcome, ItemOutcome, OutboxItem, TargetAdapter, TargetAnswer, TargetFailure, TargetRequest } from './targets/index.ts';
 
 /** The store methods the loop uses. */
-export type DeliveryStore = Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'> & Partial<Pick<OutboxStore, 'ackMany'>>;
+export type DeliveryStore = Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'> & Partial<Pick<OutboxStore, 'ackMany' | 'heldElsewhere'>>;
 
 export interface RunnerOptions {
   name: string;
@@ -64,6 +64,8 @@ export interface TargetStatsSnapshot {
   /** Claimed rows waiting for a free slot. */
   ready: number;
   counts: RunnerCounts;
+  /** Present while another process delivers this target (a SQLite file: one at a time) and this one stands by. */
+  standby?: TargetHolder;
 }
 
 /** How long settling waits for other answers to share its store transaction, ms. */
@@ -134,6 +136,8 @@ export class TargetRunner {
     requests: Map<string, { inc(by?: number): void }>;
   };
   private claiming: Promise<number> | undefined;
+  /** Another process delivers this target; set and cleared by claim(). */
+  private standby: TargetHolder | undefined;
   private gate: { promise: Promise<void>; open: () => void; timer: NodeJS.Timeout } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -236,6 +240,7 @@ export class TargetRunner {
       inFlightItems: this.inFlightItems,
       ready: this.ready.length,
       counts: { ...this.counts },
+      ...(this.standby === undefined ? {} : { standby: { ...this.standby } }),
     };
   }
 
@@ -282,6 +287,11 @@ export class TargetRunner {
       this.failed('claim', error);
       return 0;
     }
+    if (rows.length === 0) await this.checkStandby();
+    else if (this.standby !== undefined) {
+      this.o.logger.info({ target: this.name, after: this.standby.holder }, 'delivering this target: the process that held it stopped or its lock expired');
+      this.standby = undefined;
+    }
     for (const row of rows) {
       const item: OutboxItem = {
         rowId: row.id,
@@ -297,6 +307,22 @@ export class TargetRunner {
     }
     this.counts.claimed += rows.length;
     return rows.length;
+  }
+
+  /** An empty claim: is another process delivering this target? Said once when it starts and when it changes hands. */
+  private async checkStandby(): Promise<void> {
+    const heldElsewhere = this.o.store.heldElsewhere;
+    if (heldElsewhere === undefined) return;
+    let holder: TargetHolder | undefined;
+    try {
+      holder = await heldElsewhere.call(this.o.store, this.name, new Date(this.o.clock()));
+    } catch {
+      return; // a failing store shows in the next claim
+    }
+    if (holder !== undefined && holder.holder !== this.standby?.holder) {
+      this.o.logger.info({ target: this.name, holder: holder.holder, until: holder.until.toISOString() }, 'another process delivers this target; standing by');
+    }
+    this.standby = holder;
   }
 
   private wakeIn(ms: number): void {

@@ -192,4 +192,18 @@ export interface OutboxStore {
   /** For replays: delivered rows matching the filter become pending again. Returns how many. */
   requeueDelivered(filter: RequeueFilter): Promise<number>;
   stats(options: { now: Date }): Promise<StoreStats>;
+  /**
+   * For a store where one connection at a time delivers a target (SQLite): the other store that holds
+   * `target` at `now`, and until when, so a forwarder whose claims come back empty can say it stands by.
+   * Undefined when this store may claim it. Stores that share rows between claimers do not have it.
+   */
+  heldElsewhere?(target: string, now: Date): Promise<TargetHolder | undefined>;
+}
+
+/** Who delivers a target, as another store sees it. */
+export interface TargetHolder {
+  /** `host:pid:random` of the store that holds the target. */
+  holder: string;
+  /** When its lock expires unless it renews it. */
+  until: Date;
 }

@@ -42,6 +42,7 @@ export type {
   Resolution,
   RetryReport,
   StoreStats,
+  TargetHolder,
   TargetStats,
 } from './outbox-store.js';
 export type {

@@ -40,8 +40,12 @@ describe('sqlite: one store delivers a target at a time', () => {
     const first = await claim(a, { limit: 4 });
     expect(first.map((r) => r.recordId)).toEqual(['0', '1', '2', '3']);
     expect(await claim(b, { worker: 'w2' })).toEqual([]);
+    // b can say who delivers the target; a cannot be told it is held elsewhere.
+    expect(await b.heldElsewhere!('lago', at(5))).toEqual({ holder: expect.stringMatching(/:\d+:[0-9a-f]{8}$/), until: at(90_000) });
+    expect(await a.heldElsewhere!('lago', at(5))).toBeUndefined();
     await a.ack(first[0]!, { at: at(10), statusCode: 200 });
     await a.close();
+    expect(await b.heldElsewhere!('lago', at(20))).toBeUndefined();
     // The three rows a still held keep their lease, now written on the rows; the rest go to b.
     const second = await claim(b, { worker: 'w2', now: at(20) });
     expect(second.map((r) => r.recordId)).toEqual(['4', '5', '6', '7', '8', '9']);

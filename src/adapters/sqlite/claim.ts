@@ -78,7 +78,7 @@ function holderGone(holder: string, self: string): boolean {
   }
 }
 
-export interface SqliteClaims extends Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'> {
+export interface SqliteClaims extends Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'>, Required<Pick<OutboxStore, 'heldElsewhere'>> {
   /** This store's name in target_locks: `host:pid:random`. */
   holder: string;
   /** Rows leased in memory, per target, whose lease has not expired at `now` (for stats). */
@@ -401,6 +401,14 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       });
       settled(lease);
       return toDeadLetter(row);
+    },
+
+    async heldElsewhere(target, now) {
+      open();
+      const at = now.getTime();
+      const row = lockOf.get(target) as { holder: string; expiresAt: number } | undefined;
+      if (row === undefined || row.holder === self || row.expiresAt <= at || holderGone(row.holder, self)) return undefined;
+      return { holder: row.holder, until: new Date(row.expiresAt) };
     },
 
     leasedInMemory(now) {

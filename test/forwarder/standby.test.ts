@@ -1,0 +1,60 @@
+/**
+ * Two forwarders on one SQLite file (two stores, as two processes would have): one delivers the target, the
+ * other says it stands by and shows it in its stats, then takes the target over when the first stops and
+ * closes its store. Every record reaches the biller once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSqliteStore } from '../../src/adapters/sqlite/index.ts';
+import { createForwarder } from '../../src/forwarder/index.ts';
+import type { Logger } from '../../src/forwarder/index.ts';
+import { chargeOutput, ingest, records, startBiller, waitFor } from './support.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'bilhetagem-standby-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function capture(): { logger: Logger; lines: { msg: string; obj: Record<string, unknown> }[] } {
+  const lines: { msg: string; obj: Record<string, unknown> }[] = [];
+  const log = (obj: object, msg?: string) => void lines.push({ msg: msg ?? '', obj: obj as Record<string, unknown> });
+  return { logger: { debug: () => {}, info: log, warn: log, error: log }, lines };
+}
+
+describe('a second forwarder on one SQLite file', () => {
+  it('stands by, says so, and takes the target over when the first stops', async () => {
+    const { biller, url } = await startBiller({ faults: { latencyMs: 10 } });
+    const filename = join(dir, 'db.sqlite');
+    const a = createSqliteStore({ filename });
+    const b = createSqliteStore({ filename });
+    try {
+      await ingest(a, records(200, (id) => ({ billing: chargeOutput(id) })));
+      const targets = { billing: { preset: 'http' as const, url: `${url}/v1/charges`, concurrency: 2 } };
+      const first = createForwarder({ store: a, targets, pollIntervalMs: 20, statsIntervalMs: 0, worker: 'first' });
+      await first.start();
+      await waitFor(() => biller.received().endpoints.charges.distinct > 0, 5000, 'the first forwarder delivering');
+
+      const b2 = capture();
+      const second = createForwarder({ store: b, targets, pollIntervalMs: 20, statsIntervalMs: 0, worker: 'second', logger: b2.logger });
+      await second.start();
+      await waitFor(() => second.stats().targets.billing!.standby !== undefined, 5000, 'the second forwarder standing by');
+      const standing = b2.lines.filter((l) => l.msg === 'another process delivers this target; standing by');
+      expect(standing).toHaveLength(1);
+      expect(standing[0]!.obj).toMatchObject({ target: 'billing', holder: expect.stringMatching(/^.+:\d+:[0-9a-f]{8}$/) });
+      expect(second.stats().targets.billing!.counts.delivered).toBe(0);
+
+      await first.stop();
+      await a.close();
+      await waitFor(() => second.stats().targets.billing!.counts.delivered + first.stats().targets.billing!.counts.delivered >= 200, 10_000, 'every record delivered');
+      expect(second.stats().targets.billing!.counts.delivered).toBeGreaterThan(0);
+      expect(second.stats().targets.billing!.standby).toBeUndefined();
+      expect(b2.lines.some((l) => l.msg.startsWith('delivering this target'))).toBe(true);
+      await second.stop();
+      expect(biller.received().endpoints.charges).toMatchObject({ distinct: 200, duplicates: 0 });
+    } finally {
+      await b.close();
+      await a.close();
+      await biller.close();
+    }
+  });
+});
