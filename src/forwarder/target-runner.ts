@@ -281,7 +281,7 @@ export class TargetRunner {
         leaseMs: this.o.leaseMs,
         worker: this.o.worker,
         now: new Date(this.o.clock()),
-        ...(this.adapter.readsOutputJson === true ? { bodyJsonOnly: true } : {}),
+        bodyJsonOnly: this.adapter.readsOutputJson === true,
       });
     } catch (error) {
       this.failed('claim', error);

@@ -176,7 +176,7 @@ describe('forwarder loop', () => {
     const f = createForwarder({ store: recording, targets: { billing: { preset: 'http', url: `${url}/v1/charges` }, lago: { preset: 'lago', url, apiKey: 'k' } }, pollIntervalMs: 20, statsIntervalMs: 0 });
     cleanups.push(() => f.stop());
     await f.runOnce();
-    expect(asked).toEqual(new Map<string, unknown>([['billing', true], ['lago', undefined]]));
+    expect(asked).toEqual(new Map<string, unknown>([['billing', true], ['lago', false]]));
     expect((await store.stats({ now: new Date() })).deliveries.delivered).toBe(6);
   });
 

@@ -172,7 +172,7 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       forget(target);
       holds.set(target, { expiresAt, cursor: undefined, fullScanAt: -Infinity });
     }
-    noteInFlight.run(inFlightBy().get(target) ?? 0, target, self);
+    noteInFlight.run(leasedOf(target), target, self);
     return true;
   }
 
@@ -285,11 +285,16 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     if (leased.get(id)?.token === ref.leaseToken) leased.delete(id);
   }
 
-  /** Rows leased in memory per target, for the lock row (what other processes show as in flight). */
-  function inFlightBy(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const lease of leased.values()) counts.set(lease.target, (counts.get(lease.target) ?? 0) + 1);
-    return counts;
+  /** Rows of `target` leased in memory: what the lock row shows other processes as in flight. */
+  function leasedOf(target: string): number {
+    let n = 0;
+    for (const lease of leased.values()) if (lease.target === target) n += 1;
+    return n;
+  }
+
+  /** Drops the leases `token` put in memory on `ids`, unless a later claim took a row over. */
+  function unlease(ids: readonly number[], token: string): void {
+    for (const id of ids) if (leased.get(id)?.token === token) leased.delete(id);
   }
 
   return {
@@ -315,27 +320,26 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       const last = tuples[tuples.length - 1]!;
       if (hold.cursor === undefined || last[7] > hold.cursor[0] || (last[7] === hold.cursor[0] && last[0] > hold.cursor[1])) hold.cursor = [last[7], last[0]];
       const ids = tuples.map((t) => t[0]);
+      // Leased in memory at once, so no claim of ours hands these rows out while a write below is queued.
+      for (const id of ids) leased.set(id, { target: c.target, token, worker: c.worker, expiresAt });
       if (handOver) {
-        // Leased on the rows, for workers on other connections; in memory meanwhile, so no claim of ours
-        // hands them out while the write is queued.
-        for (const id of ids) leased.set(id, { target: c.target, token, worker: c.worker, expiresAt });
+        // Leased on the rows, for workers on other connections; no longer in memory once written.
         try {
           await writer.run(() => leaseOnRows.run(token, c.worker, expiresAt, JSON.stringify(ids)));
         } finally {
-          for (const id of ids) if (leased.get(id)?.token === token) leased.delete(id);
+          unlease(ids, token);
         }
-        return toDeliveries(c, tuples, token, expiresAt, options.bodyJsonOnly !== true);
-      }
-      for (const id of ids) leased.set(id, { target: c.target, token, worker: c.worker, expiresAt });
-      // A row may still carry the lease of a hand-over claim that expired: cleared, so its old holder's late
-      // settling is refused.
-      const stale = tuples.filter((t) => t[8] !== null).map((t) => t[0]);
-      if (stale.length > 0) {
-        try {
-          await writer.run(() => clearOnRows.run(JSON.stringify(stale)));
-        } catch (error) {
-          for (const id of ids) if (leased.get(id)?.token === token) leased.delete(id);
-          throw error;
+      } else {
+        // A row may still carry the lease of a hand-over claim that expired: cleared, so its old holder's late
+        // settling is refused.
+        const stale = tuples.filter((t) => t[8] !== null).map((t) => t[0]);
+        if (stale.length > 0) {
+          try {
+            await writer.run(() => clearOnRows.run(JSON.stringify(stale)));
+          } catch (error) {
+            unlease(ids, token);
+            throw error;
+          }
         }
       }
       return toDeliveries(c, tuples, token, expiresAt, options.bodyJsonOnly !== true);
@@ -364,8 +368,7 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
         for (const [target, held] of cache) {
           if (!held || wall - (noted.get(target) ?? -Infinity) < IN_FLIGHT_NOTE_MS) continue;
           // Rows this batch acknowledged are still in memory until the commit: not counted.
-          let n = 0;
-          for (const lease of leased.values()) if (lease.target === target) n += 1;
+          let n = leasedOf(target);
           for (let i = 0; i < out.length; i++) {
             const lease = out[i] === null ? leased.get(Number(prepared[i]!.lease.id)) : undefined;
             if (lease !== undefined && lease.target === target && lease.token === prepared[i]!.lease.leaseToken) n -= 1;

@@ -71,12 +71,19 @@ export function createHttpTarget(options: HttpTargetOptions): TargetAdapter {
   const auth = authHeader(options.auth);
   if (auth !== undefined) baseHeaders.authorization = auth;
 
+  /** One item sent alone, its key in the header. */
+  const single = (item: OutboxItem, json: string): TargetRequest => ({
+    method: 'POST',
+    origin,
+    path,
+    headers: { ...baseHeaders, 'idempotency-key': item.idempotencyKey },
+    body: json,
+    items: [item],
+  });
+
   function buildRequests(items: OutboxItem[]): BuildResult {
     // The common case, one item sent alone as the store holds it: no intermediate arrays.
-    if (!batch && items.length === 1 && items[0]!.outputJson !== undefined) {
-      const item = items[0]!;
-      return { requests: [{ method: 'POST', origin, path, headers: { ...baseHeaders, 'idempotency-key': item.idempotencyKey }, body: item.outputJson!, items }], refused: [] };
-    }
+    if (!batch && items.length === 1 && items[0]!.outputJson !== undefined) return { requests: [single(items[0]!, items[0]!.outputJson)], refused: [] };
     const refused = [];
     const ok: { item: OutboxItem; json: string }[] = [];
     for (const item of items) {
@@ -86,9 +93,7 @@ export function createHttpTarget(options: HttpTargetOptions): TargetAdapter {
     }
     const requests: TargetRequest[] = [];
     if (!batch) {
-      for (const { item, json } of ok) {
-        requests.push({ method: 'POST', origin, path, headers: { ...baseHeaders, 'idempotency-key': item.idempotencyKey }, body: json, items: [item] });
-      }
+      for (const { item, json } of ok) requests.push(single(item, json));
     } else {
       for (const group of chunk(ok, batchSize)) {
         const groupItems = group.map((g) => g.item);
