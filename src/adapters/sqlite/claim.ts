@@ -234,17 +234,26 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
   }
 
   /**
+   * Inside the writer's transaction: this store's lease in memory on row `id`, when `ref` is the one that holds
+   * it — refused when the target's lock has since gone to another store; undefined when `ref` holds no such
+   * lease (it may hold one written on the row).
+   */
+  function memoryLease(ref: LeaseRef, id: number, cache: Map<string, boolean>): Lease | LeaseLostError | undefined {
+    const lease = leased.get(id);
+    if (lease === undefined || lease.token !== ref.leaseToken) return undefined;
+    return stillHeld(lease.target, cache) ? lease : new LeaseLostError(ref.id);
+  }
+
+  /**
    * Inside the writer's transaction: who holds `ref`'s row, or why it cannot be settled. A lease in memory
    * holds it while this store holds the target's lock; otherwise the lease written on the row must match.
    */
   function holderOf(ref: LeaseRef, cache: Map<string, boolean>): { id: number; worker: string; inMemory: boolean } | Error {
     const id = rowNumber(ref.id);
     if (id === null) return new StoreNotFoundError('outbox row', ref.id);
-    const lease = leased.get(id);
-    if (lease !== undefined && lease.token === ref.leaseToken) {
-      if (!stillHeld(lease.target, cache)) return new LeaseLostError(ref.id);
-      return { id, worker: lease.worker, inMemory: true };
-    }
+    const lease = memoryLease(ref, id, cache);
+    if (lease instanceof Error) return lease;
+    if (lease !== undefined) return { id, worker: lease.worker, inMemory: true };
     const row = rowLease.get(id) as { status: string; leaseToken: string | null; leaseWorker: string | null } | undefined;
     if (row === undefined) return new StoreNotFoundError('outbox row', ref.id);
     if (row.status !== 'pending' || row.leaseToken === null || row.leaseToken !== ref.leaseToken) return new LeaseLostError(ref.id);
@@ -258,14 +267,13 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
   /** Inside the writer's transaction: acks one row, or answers why not, having written nothing. */
   function ackOne(ref: LeaseRef, r: PreparedReceipt, cache: Map<string, boolean>): AckResult {
     const id = rowNumber(ref.id);
-    const lease = id === null ? undefined : leased.get(id);
-    if (id !== null && lease !== undefined && lease.token === ref.leaseToken) {
-      // The common case, one statement: this store's own lease.
-      if (!stillHeld(lease.target, cache)) return new LeaseLostError(ref.id);
-      if (delivered.run(r.at, r.statusCode, r.targetId, r.latencyMs, r.answer, lease.worker, id).changes === 0) return refusal(ref, id);
-      return null;
-    }
     if (id === null) return new StoreNotFoundError('outbox row', ref.id);
+    const lease = memoryLease(ref, id, cache);
+    if (lease instanceof Error) return lease;
+    if (lease !== undefined) {
+      // The common case, one statement: this store's own lease.
+      return delivered.run(r.at, r.statusCode, r.targetId, r.latencyMs, r.answer, lease.worker, id).changes === 0 ? refusal(ref, id) : null;
+    }
     if (deliveredOnRow.run(r.at, r.statusCode, r.targetId, r.latencyMs, r.answer, id, ref.leaseToken).changes === 0) return refusal(ref, id);
     return null;
   }
