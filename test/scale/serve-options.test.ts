@@ -110,8 +110,11 @@ describe.skipIf(!rabbitmq.available)('serve --queue (SQLite store, live RabbitMQ
     const record = { specversion: '1.0', id: 'q-1', source: 'voice-platform', type: 'voice.call.completed', time: new Date(Date.now() - 60_000).toISOString(), subject: 'acme', data: { duration_s: 60, from: '+5511987654321', to: '+5521912345678', direction: 'outbound', region: 'br-sp' } };
     const res = await request(`http://127.0.0.1:${listening.port}/v1/records`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(record) });
     expect(res.statusCode).toBe(202);
-    const ready = (await (await request(`http://127.0.0.1:${listening.port}/readyz`)).body.json()) as { forwarder?: { targets: Record<string, { published: number }> } };
-    expect(Object.keys(ready.forwarder!.targets)).toEqual(['lago']);
+    const readyz = async () => (await (await request(`http://127.0.0.1:${listening.port}/readyz`)).body.json()) as { forwarder?: { targets: Record<string, { published: number }> } };
+    expect(Object.keys((await readyz()).forwarder!.targets)).toEqual(['lago']);
+    // The relay declares a target's queue with its first publish: asking the broker about the queue before
+    // that is a 404 that closes the channel.
+    await waitFor(async () => (await readyz()).forwarder!.targets.lago!.published === 1, 10_000, 'the relay to publish the record');
     const amqp = await import('amqplib');
     const connection = await amqp.connect(RABBITMQ_URL);
     try {
