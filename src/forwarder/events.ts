@@ -41,8 +41,8 @@ export interface DeliveryDead extends ItemEvent {
 
 export interface ForwarderErrorEvent {
   target: string;
-  /** What failed: claiming rows, settling one, refreshing queue stats. */
-  during: 'claim' | 'settle' | 'stats' | 'classify';
+  /** What failed: claiming rows, settling one, refreshing queue stats, reading an answer, letting the target go as the forwarder stopped. */
+  during: 'claim' | 'settle' | 'stats' | 'classify' | 'release';
   error: Error;
 }
 

@@ -21,7 +21,7 @@ import type { Sender } from './send.ts';
 import type { DeliveredOutcome, ItemOutcome, OutboxItem, TargetAdapter, TargetAnswer, TargetFailure, TargetRequest } from './targets/index.ts';
 
 /** The store methods the loop uses. */
-export type DeliveryStore = Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'> & Partial<Pick<OutboxStore, 'ackMany' | 'heldElsewhere'>>;
+export type DeliveryStore = Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'> & Partial<Pick<OutboxStore, 'ackMany' | 'heldElsewhere' | 'releaseTarget'>>;
 
 export interface RunnerOptions {
   name: string;
@@ -213,6 +213,7 @@ export class TargetRunner {
       while (this.busy > 0) await this.nextEnd();
       const rest = this.ready.splice(0);
       if (rest.length > 0) await this.release(rest, this.o.clock(), 'not sent: the forwarder stopped');
+      await this.letGo();
       await this.o.sender.close();
     })();
     return this.stopped;
@@ -307,6 +308,21 @@ export class TargetRunner {
     }
     this.counts.claimed += rows.length;
     return rows.length;
+  }
+
+  /**
+   * Stopped, with nothing in flight: a store that lets one connection at a time deliver the target (SQLite)
+   * lets it go now, so another process takes it over at its next claim rather than when the lock expires.
+   */
+  private async letGo(): Promise<void> {
+    const releaseTarget = this.o.store.releaseTarget;
+    if (releaseTarget === undefined) return;
+    try {
+      await releaseTarget.call(this.o.store, this.name);
+    } catch (error) {
+      // Not lost: the lock expires by itself, and the rows' leases with it.
+      this.failed('release', error);
+    }
   }
 
   /** An empty claim: is another process delivering this target? Said once when it starts and when it changes hands. */
@@ -759,7 +775,7 @@ export class TargetRunner {
     return new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 
-  private failed(during: 'claim' | 'settle' | 'classify', error: unknown, rowId?: string): void {
+  private failed(during: 'claim' | 'settle' | 'classify' | 'release', error: unknown, rowId?: string): void {
     const err = error instanceof Error ? error : new Error(String(error));
     this.o.logger.error({ target: this.name, during, err, ...(rowId === undefined ? {} : { rowId }) }, `forwarder: ${during} failed`);
     this.o.events.emit('forwarder:error', { target: this.name, during, error: err });

@@ -198,6 +198,14 @@ export interface OutboxStore {
    * Undefined when this store may claim it. Stores that share rows between claimers do not have it.
    */
   heldElsewhere?(target: string, now: Date): Promise<TargetHolder | undefined>;
+  /**
+   * For the same stores: this store stops delivering `target` for now (its forwarder stopped, the store stays
+   * open). Leases it keeps for the target's rows are written onto the rows, where every store honours them,
+   * and the target's lock is let go, so another store takes the target over at its next claim instead of when
+   * the lock expires. A later claim of this store takes the lock again if it is free. Nothing to do when this
+   * store does not hold the target.
+   */
+  releaseTarget?(target: string): Promise<void>;
 }
 
 /** Who delivers a target, as another store sees it. */

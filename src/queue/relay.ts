@@ -30,8 +30,8 @@ import type { Logger, Queue } from './port.ts';
 import { silentLogger } from './port.ts';
 
 export interface RelayOptions {
-  /** Only `claim` is used. */
-  store: Pick<OutboxStore, 'claim'>;
+  /** `claim`, and `releaseTarget` at stop when the store has it (SQLite: another process may take the targets over at once). */
+  store: Pick<OutboxStore, 'claim'> & Partial<Pick<OutboxStore, 'releaseTarget'>>;
   queue: Pick<Queue, 'publish' | 'depth'>;
   /** The targets whose rows it relays (the outbox rows' target names). */
   targets: readonly string[];
@@ -84,7 +84,7 @@ export interface RelayStats {
 
 export interface RelayEvents {
   'relay:published': [{ target: string; count: number }];
-  'relay:error': [{ target: string; during: 'claim' | 'publish' | 'depth'; error: Error }];
+  'relay:error': [{ target: string; during: 'claim' | 'publish' | 'depth' | 'release'; error: Error }];
 }
 
 export interface Relay {
@@ -249,6 +249,19 @@ export function createRelay(options: RelayOptions): Relay {
         state = 'stopping';
         for (const loop of loops.values()) loop.wake?.();
         await Promise.all([...loops.values()].map((l) => l.done));
+        // The rows handed over keep their leases, written on the rows; the targets' locks go now (SQLite).
+        if (store.releaseTarget !== undefined) {
+          for (const loop of loops.values()) {
+            try {
+              await store.releaseTarget(loop.name);
+            } catch (error) {
+              // Nothing lost: the lock expires by itself.
+              const err = error instanceof Error ? error : new Error(String(error));
+              log.warn({ target: loop.name, during: 'release', err }, 'relay: letting the target go failed; another process takes it over when its lock expires');
+              events.emit('relay:error', { target: loop.name, during: 'release', error: err });
+            }
+          }
+        }
         state = 'stopped';
         if (was === 'running') log.info({ worker: o.worker }, 'relay stopped');
       })();

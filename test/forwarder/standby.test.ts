@@ -1,7 +1,8 @@
 /**
  * Two forwarders on one SQLite file (two stores, as two processes would have): one delivers the target, the
  * other says it stands by and shows it in its stats, then takes the target over when the first stops and
- * closes its store. Every record reaches the biller once.
+ * closes its store — or when the first stops and its store stays open (a library's process keeps it for
+ * other work). Every record reaches the biller once.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,6 +52,39 @@ describe('a second forwarder on one SQLite file', () => {
       expect(b2.lines.some((l) => l.msg.startsWith('delivering this target'))).toBe(true);
       await second.stop();
       expect(biller.received().endpoints.charges).toMatchObject({ distinct: 200, duplicates: 0 });
+    } finally {
+      await b.close();
+      await a.close();
+      await biller.close();
+    }
+  });
+
+  it('takes the target over as soon as the first forwarder stops, its store still open', async () => {
+    const { biller, url } = await startBiller({ faults: { latencyMs: 10 } });
+    const filename = join(dir, 'open.sqlite');
+    const a = createSqliteStore({ filename });
+    const b = createSqliteStore({ filename });
+    try {
+      await ingest(a, records(100, (id) => ({ billing: chargeOutput(id) })));
+      const targets = { billing: { preset: 'http' as const, url: `${url}/v1/charges`, concurrency: 2 } };
+      // The default lease: the first store's lock would last 90 s after its last claim.
+      const first = createForwarder({ store: a, targets, pollIntervalMs: 20, statsIntervalMs: 0, worker: 'first' });
+      await first.start();
+      await waitFor(() => biller.received().endpoints.charges.distinct > 0, 5000, 'the first forwarder delivering');
+      const second = createForwarder({ store: b, targets, pollIntervalMs: 20, statsIntervalMs: 0, worker: 'second' });
+      await second.start();
+      await waitFor(() => second.stats().targets.billing!.standby !== undefined, 5000, 'the second forwarder standing by');
+
+      await first.stop();
+      const byFirst = first.stats().targets.billing!.counts.delivered;
+      expect(byFirst).toBeLessThan(100);
+      await waitFor(() => second.stats().targets.billing!.counts.delivered >= 100 - byFirst, 10_000, 'the second forwarder delivering the rest');
+      expect(second.stats().targets.billing!.standby).toBeUndefined();
+      // The first store, still open, is told the second holds the target; once the second stops, nobody does.
+      expect(await a.heldElsewhere!('billing', new Date())).toMatchObject({ holder: expect.stringMatching(/:\d+:[0-9a-f]{8}$/) });
+      await second.stop();
+      expect(await a.heldElsewhere!('billing', new Date())).toBeUndefined();
+      expect(biller.received().endpoints.charges).toMatchObject({ distinct: 100, duplicates: 0 });
     } finally {
       await b.close();
       await a.close();

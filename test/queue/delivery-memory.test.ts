@@ -37,14 +37,22 @@ runDeliveryScenarios('memory store, memory queue', async () => {
 
 runDeliveryScenarios('SQLite store, memory queue', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bilhetagem-queue-'));
-  const store = createSqliteStore({ filename: join(dir, 'db.sqlite') });
+  const filename = join(dir, 'db.sqlite');
+  const store = createSqliteStore({ filename });
+  const others: ReturnType<typeof createSqliteStore>[] = [];
   const queues = memoryQueues();
   return {
     store,
-    storeConnection: async () => store,
+    // A connection of its own, as another process would have.
+    storeConnection: async () => {
+      const other = createSqliteStore({ filename });
+      others.push(other);
+      return other;
+    },
     queue: queues.queue,
     async cleanup() {
       queues.close();
+      for (const other of others) await other.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -192,6 +192,20 @@ export function runDeliveryScenarios(name: string, makeEnv: () => Promise<Delive
       await run.settled(50);
     });
 
+    it('a stopped relay lets its targets go: a relay on another connection publishes the rest at once', async () => {
+      await ingest(env.store, records(40, (id) => ({ default: chargeOutput(id) })));
+      const queue = await env.queue();
+      // A lease far longer than the test: a lock kept until it expired would stall the second relay.
+      const first = await run.relay({ targets: ['default'], batchSize: 10, maxQueued: 10, leaseMs: 600_000 }, env.store, queue);
+      await waitFor(() => first.stats().targets.default!.published === 10, 10_000, 'the first relay publishing');
+      await first.stop();
+      const second = await run.relay({ targets: ['default'], batchSize: 10, leaseMs: 600_000 }, await env.storeConnection(), queue);
+      await run.worker({ targets: { default: targetsFor(run.url).default! } });
+      await run.settled(40, 10_000);
+      expect(second.stats().targets.default!.published).toBe(30);
+      expect(run.biller.received({ items: false }).endpoints.charges).toMatchObject({ distinct: 40, duplicates: 0 });
+    });
+
     it('stop() drains a worker mid-run, and another worker finishes without losing a row', async () => {
       run.biller.setFaults({ latencyMs: 20 });
       await ingest(env.store, records(100, (id) => ({ default: chargeOutput(id) })));

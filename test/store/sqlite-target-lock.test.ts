@@ -57,6 +57,31 @@ describe('sqlite: one store delivers a target at a time', () => {
     for (let i = 0; i < 10; i++) expect(await status(b, String(i))).toBe('delivered');
   });
 
+  it('lets a target go while the store stays open: another connection takes it over at once, honouring the leases', async () => {
+    const filename = freshFile();
+    const a = open(filename);
+    const b = open(filename);
+    await a.ingest(Array.from({ length: 6 }, (_, i) => forLago(String(i))));
+    await a.ingest([forLago('other', { outputs: { stripe: { n: 1 } } })]);
+    const held = await claim(a, { limit: 2 });
+    const other = await a.claim({ target: 'stripe', limit: 10, leaseMs: 60_000, worker: 'w1', now: T0 });
+    expect(other).toHaveLength(1);
+    expect(await claim(b, { worker: 'w2', now: at(10) })).toEqual([]);
+    await a.releaseTarget!('lago');
+    // b needs neither a's close nor its lock's expiry; a's two rows keep their lease, now on the rows.
+    expect(await b.heldElsewhere!('lago', at(20))).toBeUndefined();
+    expect((await claim(b, { worker: 'w2', now: at(20) })).map((r) => r.recordId)).toEqual(['2', '3', '4', '5']);
+    // a's lease still settles (written on the row, its token unchanged); the other target is still a's.
+    await a.ack(held[0]!, { at: at(30), statusCode: 200 });
+    expect(await status(b, '0')).toBe('delivered');
+    expect(await b.heldElsewhere!('stripe', at(30))).toMatchObject({ holder: expect.stringMatching(/:\d+:[0-9a-f]{8}$/) });
+    await a.ack(other[0]!, { at: at(30), statusCode: 200 });
+    // Letting go of a target this store does not hold writes nothing and takes nothing from b.
+    await a.releaseTarget!('lago');
+    expect(await a.heldElsewhere!('lago', at(40))).toMatchObject({ holder: expect.any(String) });
+    expect(await claim(a, { now: at(40) })).toEqual([]);
+  });
+
   it('lets another connection take a target whose lock expired, and refuses the old holder', async () => {
     const filename = freshFile();
     const a = open(filename);

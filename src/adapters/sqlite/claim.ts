@@ -78,7 +78,7 @@ function holderGone(holder: string, self: string): boolean {
   }
 }
 
-export interface SqliteClaims extends Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'>, Required<Pick<OutboxStore, 'heldElsewhere'>> {
+export interface SqliteClaims extends Pick<OutboxStore, 'claim' | 'ack' | 'ackMany' | 'retryLater' | 'deadLetter'>, Required<Pick<OutboxStore, 'heldElsewhere' | 'releaseTarget'>> {
   /** This store's name in target_locks: `host:pid:random`. */
   holder: string;
   /** Rows leased in memory, per target, whose lease has not expired at `now` (for stats). */
@@ -300,6 +300,33 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     return n;
   }
 
+  /**
+   * Inside a write transaction: the leases kept in memory for the targets `which` picks are written onto
+   * their rows, so another store honours them, and the locks of those targets are let go (releaseTarget,
+   * and releaseAll at close). Answers what to forget once the transaction committed (`forgetLetGo`).
+   */
+  function letGo(which: (target: string) => boolean): { ids: number[]; targets: string[] } {
+    const byToken = new Map<string, { worker: string; expiresAt: number; ids: number[] }>();
+    for (const [id, lease] of leased) {
+      if (!which(lease.target)) continue;
+      let group = byToken.get(lease.token);
+      if (group === undefined) byToken.set(lease.token, (group = { worker: lease.worker, expiresAt: lease.expiresAt, ids: [] }));
+      group.ids.push(id);
+    }
+    for (const [token, g] of byToken) leaseOnRows.run(token, g.worker, g.expiresAt, JSON.stringify(g.ids));
+    const targets = [...holds.keys()].filter(which);
+    for (const target of targets) dropLock.run(target, self);
+    return { ids: [...byToken.values()].flatMap((g) => g.ids), targets };
+  }
+
+  function forgetLetGo(gone: { ids: number[]; targets: string[] }): void {
+    for (const id of gone.ids) leased.delete(id);
+    for (const target of gone.targets) {
+      holds.delete(target);
+      noted.delete(target);
+    }
+  }
+
   /** Drops the leases `token` put in memory on `ids`, unless a later claim took a row over. */
   function unlease(ids: readonly number[], token: string): void {
     for (const id of ids) if (leased.get(id)?.token === token) leased.delete(id);
@@ -428,21 +455,15 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       return counts;
     },
 
+    async releaseTarget(target) {
+      open();
+      if (!holds.has(target) && ![...leased.values()].some((lease) => lease.target === target)) return;
+      forgetLetGo(await writer.run(() => letGo((t) => t === target)));
+    },
+
     releaseAll() {
       if (holds.size === 0 && leased.size === 0) return;
-      db.transaction(() => {
-        // Unsettled rows keep their lease, on the row now, so another store honours it.
-        const byToken = new Map<string, { worker: string; expiresAt: number; ids: number[] }>();
-        for (const [id, lease] of leased) {
-          let group = byToken.get(lease.token);
-          if (group === undefined) byToken.set(lease.token, (group = { worker: lease.worker, expiresAt: lease.expiresAt, ids: [] }));
-          group.ids.push(id);
-        }
-        for (const [token, g] of byToken) leaseOnRows.run(token, g.worker, g.expiresAt, JSON.stringify(g.ids));
-        for (const target of holds.keys()) dropLock.run(target, self);
-      }).immediate();
-      holds.clear();
-      leased.clear();
+      forgetLetGo(db.transaction(() => letGo(() => true)).immediate());
     },
   };
 }
