@@ -731,7 +731,11 @@ export class TargetRunner {
   private firstAttemptOf(c: Claimed, now: number): number {
     const known = this.firstAttempt.get(c.row.id);
     if (known !== undefined) return known;
+    // Kept by the store since its first counted failure: the same after a restart or on another worker.
+    const stored = c.row.firstTryAt;
+    if (stored !== undefined) return stored.getTime();
     if (c.row.attempts === 0 || c.row.replays > 0) return now;
+    // A store that does not keep it (or a row that failed before it did): the row's creation.
     return c.row.createdAt.getTime();
   }
 

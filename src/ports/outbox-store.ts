@@ -49,6 +49,13 @@ export interface ClaimedDelivery extends LeaseRef {
   createdAt: Date;
   nextAttemptAt: Date;
   leaseExpiresAt: Date;
+  /**
+   * When the row's current run of tries began: the time of its first counted failed try since it was queued,
+   * replayed or retried from a dead letter (`retryLater` with `countAttempt` writes it once; requeueing clears
+   * it). Undefined before such a failure. The forwarder counts a target's max age from it, so a worker that
+   * restarts does not count from the row's creation.
+   */
+  firstTryAt?: Date;
 }
 
 /** One attempt as the forwarder saw it. */

@@ -41,6 +41,8 @@ export interface OutboxRow {
   deliveredAt: number | null;
   receiptStatus: number | null;
   receiptTargetId: string | null;
+  /** See ClaimedDelivery.firstTryAt; read by claims only (other reads may leave it out). */
+  firstTryAt?: number | null;
 }
 
 export interface AttemptRow {
@@ -164,7 +166,7 @@ function toAttempt(a: AttemptRow, target: string): DeliveryAttempt {
 }
 
 /** What a claim reads of each outbox row it leases. */
-export type ClaimedRow = Pick<OutboxRow, 'id' | 'target' | 'source' | 'recordId' | 'body' | 'attempts' | 'replays' | 'createdAt' | 'nextAttemptAt'>;
+export type ClaimedRow = Pick<OutboxRow, 'id' | 'target' | 'source' | 'recordId' | 'body' | 'attempts' | 'replays' | 'createdAt' | 'nextAttemptAt' | 'firstTryAt'>;
 
 /** The order claims hand rows out in: the longest due first, then the oldest row. */
 export function oldestDueFirst(a: ClaimedRow, b: ClaimedRow): number {
@@ -187,6 +189,7 @@ export function toClaimed(o: ClaimedRow, leaseToken: string, leaseExpiresAt: num
     createdAt: toDate(o.createdAt),
     nextAttemptAt: toDate(o.nextAttemptAt),
     leaseExpiresAt: toDate(leaseExpiresAt),
+    firstTryAt: o.firstTryAt === null || o.firstTryAt === undefined ? undefined : toDate(o.firstTryAt),
   };
 }
 

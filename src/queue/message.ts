@@ -30,6 +30,8 @@ interface Wire {
   createdAt: number;
   nextAttemptAt: number;
   leaseExpiresAt: number;
+  /** Absent until the row's first counted failure (and in messages of versions before it). */
+  firstTryAt?: number;
 }
 
 function text(value: unknown, field: string): string {
@@ -64,6 +66,7 @@ export function toWire(d: ClaimedDelivery): Wire {
     createdAt: millis(d.createdAt, 'createdAt'),
     nextAttemptAt: millis(d.nextAttemptAt, 'nextAttemptAt'),
     leaseExpiresAt: millis(d.leaseExpiresAt, 'leaseExpiresAt'),
+    ...(d.firstTryAt === undefined ? {} : { firstTryAt: millis(d.firstTryAt, 'firstTryAt') }),
   };
 }
 
@@ -92,5 +95,6 @@ export function decodeDelivery(content: Buffer | string): ClaimedDelivery {
     createdAt: new Date(millis(w.createdAt, 'createdAt')),
     nextAttemptAt: new Date(millis(w.nextAttemptAt, 'nextAttemptAt')),
     leaseExpiresAt: new Date(millis(w.leaseExpiresAt, 'leaseExpiresAt')),
+    ...(w.firstTryAt === undefined ? {} : { firstTryAt: new Date(millis(w.firstTryAt, 'firstTryAt')) }),
   };
 }

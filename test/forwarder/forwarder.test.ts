@@ -155,6 +155,27 @@ describe('forwarder: delivery', () => {
     await f.runOnce();
     expect(dead).toEqual([expect.objectContaining({ code: 'MAX_AGE' })]);
   });
+
+  it("counts max age from the row's first try, not its creation, in a forwarder that restarted too", async () => {
+    // Queued at T0, first tried 10 s later (a backlog); max age 5 s.
+    await ingest(store, records(1, (id) => ({ billing: chargeOutput(id) }), { receivedAt: new Date(T0) }));
+    biller.setFaults({ failureRate: 1 });
+    const target = billing({ retry: { maxAgeMs: 5000, baseDelayMs: 1000, maxDelayMs: 1000 } });
+    now = T0 + 10_000;
+    const before = forwarder(target);
+    await before.f.runOnce();
+    expect(before.retried).toHaveLength(1);
+    await before.f.stop();
+    // A new forwarder knows nothing of the first try but what the store kept.
+    const after = forwarder(target);
+    now = T0 + 12_000;
+    await after.f.runOnce();
+    expect(after.dead).toEqual([]);
+    expect(after.retried).toHaveLength(1);
+    now = T0 + 15_500;
+    await after.f.runOnce();
+    expect(after.dead).toEqual([expect.objectContaining({ code: 'MAX_AGE', attempt: 3 })]);
+  });
 });
 
 describe('forwarder: batches', () => {

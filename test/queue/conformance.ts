@@ -45,13 +45,15 @@ export function runQueueConformance(name: string, makeHarness: () => Promise<Que
     });
 
     it('hands out what was published, field for field, times as Dates', async () => {
-      const sent = [delivery(1), delivery(2, { attempts: 3, replays: 1, body: 'plain text' }), delivery(3, { body: null })];
+      const sent = [delivery(1), delivery(2, { attempts: 3, replays: 1, body: 'plain text', firstTryAt: new Date(Date.UTC(2026, 10, 25, 9, 30)) }), delivery(3, { body: null })];
       await q.publish(sent);
       const c = await collect(q, 'lago', 10);
       await waitFor(() => c.received.length === 3, 10_000, 'three deliveries');
       const byId = new Map(c.received.map((d) => [d.id, d]));
       for (const d of sent) expect(byId.get(d.id)).toEqual({ ...d, redelivered: false });
       expect(byId.get('1')!.createdAt).toBeInstanceOf(Date);
+      expect(byId.get('1')!).not.toHaveProperty('firstTryAt');
+      expect(byId.get('2')!.firstTryAt).toEqual(new Date(Date.UTC(2026, 10, 25, 9, 30)));
     });
 
     it('publish of nothing resolves; depth counts what waits, per target', async () => {

@@ -226,6 +226,32 @@ export function outboxConformance(factory: StoreFactory): void {
         expect((await store().getRecord('telecom', '1'))!.deliveries).toMatchObject([{ outcome: 'retry', error: 'batch refused for another item' }]);
       });
 
+      it("keeps when a row's run of tries began: its first counted failure, until a dead-letter retry or a replay", async () => {
+        await store().ingest([forLago('1'), forLago('2'), forLago('3')]);
+        const first = await claim({ leaseMs: 100 });
+        expect(first.map((r) => r.firstTryAt)).toEqual([undefined, undefined, undefined]);
+        const [one, two, three] = first;
+        // Handed back unsent (or failed for another item of a batch): not a try of its own, nothing starts.
+        await store().retryLater(two!, { at: at(50), error: 'not sent', nextAttemptAt: at(1000), countAttempt: false });
+        await store().retryLater(one!, { at: at(100), error: 'HTTP 503', nextAttemptAt: at(1000) });
+        await store().retryLater(three!, { at: at(120), error: 'HTTP 503', nextAttemptAt: at(1000) });
+        const second = await claim({ now: at(1000), leaseMs: 100 });
+        expect(second.map((r) => [r.recordId, r.firstTryAt])).toEqual([['1', at(100)], ['2', undefined], ['3', at(120)]]);
+        // A later failure keeps the first one's time.
+        await store().retryLater(second[0]!, { at: at(1100), error: 'HTTP 503', nextAttemptAt: at(2000) });
+        await store().retryLater(second[1]!, { at: at(1100), error: 'HTTP 503', nextAttemptAt: at(2000) });
+        await store().ack(second[2]!, { at: at(1100), statusCode: 200 });
+        const third = await claim({ now: at(2000), leaseMs: 100 });
+        expect(third.map((r) => [r.recordId, r.firstTryAt])).toEqual([['1', at(100)], ['2', at(1100)]]);
+        // A dead letter retried, and a delivered row replayed, start a new run.
+        const dead = await store().deadLetter(third[0]!, { at: at(2100), reason: 'gave up', code: 'MAX_ATTEMPTS' });
+        await store().ack(third[1]!, { at: at(2100), statusCode: 200 });
+        await store().retryDeadLetter(dead.id, { at: at(3000) });
+        expect(await store().requeueDelivered({ from: at(1100), to: at(2101), at: at(3000) })).toBe(2);
+        const fourth = await claim({ now: at(3000), leaseMs: 100 });
+        expect(fourth.map((r) => [r.recordId, r.firstTryAt])).toEqual([['1', undefined], ['2', undefined], ['3', undefined]]);
+      });
+
       it('refuses a retry without an error or a next attempt time', async () => {
         await store().ingest([forLago('1')]);
         const [row] = await claim();

@@ -115,6 +115,8 @@ export function memoryOutbox(state: MemoryState): OutboxStore {
       row.attempts += r.counted - 1;
       row.nextAttemptAt = r.nextAttemptAt;
       row.lastError = r.error;
+      // A counted failure starts the row's run of tries if none is running (for max age).
+      if (r.counted === 1) row.firstTryAt ??= r.at;
     },
 
     async deadLetter(ref, report) {
@@ -166,6 +168,7 @@ export function memoryOutbox(state: MemoryState): OutboxStore {
       dead.resolvedBy = r.by;
       row.status = 'pending';
       row.attempts = 0;
+      row.firstTryAt = null;
       row.nextAttemptAt = r.at;
       return toDeadLetter(dead);
     },
@@ -190,6 +193,7 @@ export function memoryOutbox(state: MemoryState): OutboxStore {
         if ((f.source !== null && row.source !== f.source) || (f.target !== null && row.target !== f.target)) continue;
         row.status = 'pending';
         row.attempts = 0;
+        row.firstTryAt = null;
         row.replays += 1;
         row.nextAttemptAt = f.at;
         count += 1;

@@ -78,5 +78,6 @@ function newOutboxRow(id: number, recordSeq: number, source: string, recordId: s
     deliveredAt: null,
     receiptStatus: null,
     receiptTargetId: null,
+    firstTryAt: null,
   };
 }

@@ -30,7 +30,7 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
     UPDATE ${t.outbox} o SET lease_token = $4, lease_worker = $5, lease_expires_at = $6
     FROM due WHERE o.id = due.id
     RETURNING o.id, o.target, o.source, o.record_id AS "recordId", o.body, o.attempts, o.replays,
-      o.created_at AS "createdAt", o.next_attempt_at AS "nextAttemptAt"`;
+      o.created_at AS "createdAt", o.next_attempt_at AS "nextAttemptAt", o.first_try_at AS "firstTryAt"`;
 
   /**
    * The row, locked, if `$1`/`$2` name it and its current lease; `settle` is the UPDATE of that row
@@ -54,7 +54,10 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
     ${then ?? 'SELECT outbox_id AS id FROM attempt'}`;
 
   // $3 at, $4 outcome, $5 status code, $6 target id, $7 latency, $8 error, $9 answer: the attempt; then each its own.
-  const retry = settling('attempts = o.attempts + $10::integer, last_error = $8::text, next_attempt_at = $11::bigint');
+  // A counted failure starts the row's run of tries if none is running (first_try_at, for max age).
+  const retry = settling(
+    'attempts = o.attempts + $10::integer, last_error = $8::text, next_attempt_at = $11::bigint, first_try_at = COALESCE(o.first_try_at, CASE WHEN $10::integer = 1 THEN $3::bigint END)',
+  );
   const dead = settling(
     `status = 'dead', attempts = o.attempts + 1, last_error = $8::text`,
     `INSERT INTO ${t.deadLetters} (outbox_id, target, source, record_id, reason, code, status_code, answer, at)

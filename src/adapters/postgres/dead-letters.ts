@@ -23,7 +23,7 @@ export function pgDeadLetters({ t, writer, read, open }: PgContext): DeadLetterO
       UPDATE ${t.outbox} o SET ${outbox} FROM resolved WHERE o.id = resolved."outboxId" AND o.status = 'dead'
     )
     SELECT * FROM resolved`;
-  const revive = resolve("status = 'pending', attempts = 0, next_attempt_at = $3");
+  const revive = resolve("status = 'pending', attempts = 0, next_attempt_at = $3, first_try_at = NULL");
   const discard = resolve("status = 'discarded'");
 
   /** Locks the dead letter, checks it still waits for a decision (writing nothing if not), then decides. */
@@ -77,7 +77,7 @@ export function pgDeadLetters({ t, writer, read, open }: PgContext): DeadLetterO
       if (f.target !== null) where.add('target = ?', f.target);
       const sql = `
         WITH requeued AS (
-          UPDATE ${t.outbox} SET status = 'pending', attempts = 0, replays = replays + 1, next_attempt_at = ${where.param(f.at)} ${where}
+          UPDATE ${t.outbox} SET status = 'pending', attempts = 0, replays = replays + 1, first_try_at = NULL, next_attempt_at = ${where.param(f.at)} ${where}
           RETURNING 1
         )
         SELECT count(*) AS n FROM requeued`;

@@ -160,6 +160,15 @@ CREATE INDEX rejections_received ON rejections (received_at, seq);
 CREATE INDEX dead_letters_outbox ON dead_letters (outbox_id);
 `,
   },
+  {
+    // When a row's current run of tries began (its first counted failure since it was queued, replayed or
+    // retried from a dead letter): a worker that restarts counts the target's max age from it, not from the
+    // row's creation. NULL until a try failed.
+    version: 3,
+    sql: `
+ALTER TABLE outbox ADD COLUMN first_try_at bigint;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1].version;

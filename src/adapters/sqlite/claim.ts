@@ -34,8 +34,8 @@ import type { AckResult, AttemptOutcome, ClaimedDelivery, LeaseRef, OutboxStore 
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
 
-/** A claimed row as the claim's SELECT returns it (raw mode): id, source, record_id, body, attempts, replays, created_at, next_attempt_at, lease_token. */
-type ClaimedTuple = [number, string, string, string, number, number, number, number, string | null];
+/** A claimed row as the claim's SELECT returns it (raw mode): id, source, record_id, body, attempts, replays, created_at, next_attempt_at, lease_token, first_try_at. */
+type ClaimedTuple = [number, string, string, string, number, number, number, number, string | null, number | null];
 
 /** A row this store handed out and has not settled. */
 interface Lease {
@@ -91,7 +91,7 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
   const self = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   // Oldest due first. status = 'pending' is spelled out so the partial index outbox_claim serves each SELECT;
   // rows come back as arrays (raw mode) and without the target the caller named: this runs for every row sent.
-  const columns = 'id, source, record_id, body, attempts, replays, created_at, next_attempt_at, lease_token';
+  const columns = 'id, source, record_id, body, attempts, replays, created_at, next_attempt_at, lease_token, first_try_at';
   const free = '(lease_expires_at IS NULL OR lease_expires_at <= @now)';
   // From the cursor: the rest of its instant, then what comes after it. Two SELECTs, each a range of the index.
   const sameInstant = db
@@ -139,8 +139,10 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       receipt_worker = lease_worker, receipt_inline = 1,
       lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL
     WHERE id = ? AND status = 'pending' AND lease_token = ?`);
+  // A counted failure starts the row's run of tries if none is running (first_try_at, for max age).
   const retry = db.prepare(`
     UPDATE outbox SET attempts = attempts + @counted, last_error = @error, next_attempt_at = @nextAttemptAt,
+      first_try_at = COALESCE(first_try_at, CASE WHEN @counted = 1 THEN @at END),
       lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL
     WHERE id = @id`);
   const dead = db.prepare(`
@@ -215,7 +217,7 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
   function toDeliveries(c: PreparedClaim, tuples: readonly ClaimedTuple[], token: string, expiresAt: number, parse: boolean): ClaimedDelivery[] {
     return tuples.map((t) =>
       toClaimed(
-        { id: t[0], target: c.target, source: t[1], recordId: t[2], body: t[3], attempts: t[4], replays: t[5], createdAt: t[6], nextAttemptAt: t[7] },
+        { id: t[0], target: c.target, source: t[1], recordId: t[2], body: t[3], attempts: t[4], replays: t[5], createdAt: t[6], nextAttemptAt: t[7], firstTryAt: t[9] },
         token,
         expiresAt,
         parse,
@@ -423,7 +425,7 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       const r = prepareRetry(report);
       await writer.run(() => {
         const id = attempt(lease, 'retry', r, { error: r.error });
-        retry.run({ id, error: r.error, nextAttemptAt: r.nextAttemptAt, counted: r.counted });
+        retry.run({ id, error: r.error, nextAttemptAt: r.nextAttemptAt, counted: r.counted, at: r.at });
       });
       settled(lease);
     },

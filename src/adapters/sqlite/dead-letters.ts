@@ -17,7 +17,7 @@ export function sqliteDeadLetters({ db, writer, cached, open }: SqliteContext): 
     RETURNING ${DEAD_LETTER_COLUMNS}`);
   // attempts restarts at 0 so the retry policy gives the row a full set again; the history stays in attempts.
   const revive = db.prepare(`
-    UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = @at WHERE id = @outboxId AND status = 'dead'`);
+    UPDATE outbox SET status = 'pending', attempts = 0, first_try_at = NULL, next_attempt_at = @at WHERE id = @outboxId AND status = 'dead'`);
   const discard = db.prepare(`UPDATE outbox SET status = 'discarded' WHERE id = @outboxId AND status = 'dead'`);
 
   function decide(id: string, status: DeadLetterStatus, at: number, by: string | null): DeadLetterRow {
@@ -71,7 +71,7 @@ export function sqliteDeadLetters({ db, writer, cached, open }: SqliteContext): 
         INSERT INTO attempts (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
         SELECT id, delivered_at, 'delivered', receipt_status, receipt_target_id, receipt_latency_ms, NULL, receipt_answer, receipt_worker
         FROM outbox WHERE ${where.join(' AND ')} AND receipt_inline = 1 ORDER BY id`;
-      const sql = `UPDATE outbox SET status = 'pending', attempts = 0, replays = replays + 1, next_attempt_at = @at, receipt_inline = 0 WHERE ${where.join(' AND ')}`;
+      const sql = `UPDATE outbox SET status = 'pending', attempts = 0, replays = replays + 1, first_try_at = NULL, next_attempt_at = @at, receipt_inline = 0 WHERE ${where.join(' AND ')}`;
       return writer.run(() => {
         cached(keep).run(f);
         return cached(sql).run(f).changes;

@@ -182,6 +182,15 @@ CREATE TABLE target_locks (
 ) STRICT;
 `,
   },
+  {
+    // When a row's current run of tries began (its first counted failure since it was queued, replayed or
+    // retried from a dead letter): a worker that restarts counts the target's max age from it, not from the
+    // row's creation. NULL until a try failed.
+    version: 5,
+    sql: `
+ALTER TABLE outbox ADD COLUMN first_try_at INTEGER;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1].version;
