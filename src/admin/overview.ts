@@ -35,6 +35,12 @@ export interface TargetNow {
   oldestPendingAgeS: number;
   /** From the forwarder running in this process; null when none runs here. */
   breaker: 'closed' | 'open' | 'half-open' | null;
+  /**
+   * From the forwarder running in this process: it stands by because another process delivers this target
+   * (a SQLite file is delivered by one process at a time) — who (`host:pid:…`) and until when its lock runs
+   * (epoch ms) unless renewed. Null otherwise.
+   */
+  standby: { holder: string; until: number } | null;
 }
 
 export interface Overview {
@@ -106,12 +112,26 @@ export function createOverview(o: ResolvedAdminOptions): OverviewService {
     return store.timeSeries({ from: new Date(from), to: new Date(to), bucketMs });
   }
 
-  function breakers(): Record<string, TargetNow['breaker']> {
-    const stats = o.forwarder?.stats?.() as { targets?: Record<string, { breaker?: { state?: unknown } }> } | undefined;
+  type ForwarderTargets = Record<string, { breaker?: { state?: unknown }; standby?: { holder?: unknown; until?: unknown } } | undefined>;
+
+  function forwarderTargets(): ForwarderTargets {
+    return (o.forwarder?.stats?.() as { targets?: ForwarderTargets } | undefined)?.targets ?? {};
+  }
+
+  function breakers(targets = forwarderTargets()): Record<string, TargetNow['breaker']> {
     const out: Record<string, TargetNow['breaker']> = {};
-    for (const [name, t] of Object.entries(stats?.targets ?? {})) {
+    for (const [name, t] of Object.entries(targets)) {
       const state = t?.breaker?.state;
       if (state === 'open' || state === 'closed' || state === 'half-open') out[name] = state;
+    }
+    return out;
+  }
+
+  function standbys(targets: ForwarderTargets): Record<string, NonNullable<TargetNow['standby']>> {
+    const out: Record<string, NonNullable<TargetNow['standby']>> = {};
+    for (const [name, t] of Object.entries(targets)) {
+      const s = t?.standby;
+      if (s && typeof s.holder === 'string' && s.until instanceof Date) out[name] = { holder: s.holder, until: s.until.getTime() };
     }
     return out;
   }
@@ -132,7 +152,9 @@ export function createOverview(o: ResolvedAdminOptions): OverviewService {
         const from = to - spanMs;
         const [s, stats] = await Promise.all([series(from, to, bucketMs), sample()]);
         const alerts = await computeAlerts(stats);
-        const breaker = breakers();
+        const fwd = forwarderTargets();
+        const breaker = breakers(fwd);
+        const standby = standbys(fwd);
         const names = [...new Set([...Object.keys(stats.targets), ...Object.keys(breaker), ...Object.keys(s.deliveries)])].sort();
         return {
           generatedAt: now,
@@ -167,6 +189,7 @@ export function createOverview(o: ResolvedAdminOptions): OverviewService {
               discarded: t?.discarded ?? 0,
               oldestPendingAgeS: Math.round((t?.oldestPendingAgeMs ?? 0) / 1000),
               breaker: breaker[name] ?? null,
+              standby: standby[name] ?? null,
             };
           }),
           alerts,

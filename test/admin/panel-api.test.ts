@@ -1,7 +1,11 @@
 /** The panel's JSON API page by page, over HTTP (inject), with records sent through the real ingest route. */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSqliteStore } from '../../src/adapters/sqlite/index.ts';
+import { createForwarder } from '../../src/forwarder/index.ts';
+import { startBiller, waitFor } from '../forwarder/support.ts';
 import { MAPPINGS_DIR, RULES_DIR } from '../support/ruleset.ts';
 import { panelServer, PASSWORD, voiceRecord } from './support.ts';
 import type { Client, PanelServer } from './support.ts';
@@ -88,6 +92,39 @@ describe('overview', () => {
     expect(day.bucketMs).toBe(900_000);
     expect(day.buckets).toHaveLength(96);
     expect((await admin.get('/admin/api/overview?window=7d')).statusCode).toBe(400);
+  });
+
+  it('shows a target this process stands by for while another process delivers it (one SQLite file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bilhetagem-panel-standby-'));
+    const filename = join(dir, 'db.sqlite');
+    const { biller, url } = await startBiller();
+    const other = createSqliteStore({ filename });
+    const mine = createSqliteStore({ filename });
+    // Real parts: this process's forwarder on its own connection, and another store holding the target.
+    const forwarder = createForwarder({ store: mine, targets: { default: { preset: 'http', url: `${url}/v1/charges` } }, pollIntervalMs: 20, statsIntervalMs: 0 });
+    const panel = await panelServer({ store: mine, clock: () => now, forwarder });
+    const targetNow = async () => (await (await panel.as('viewer')).get('/admin/api/overview?window=1h')).json().targets.find((t: { name: string }) => t.name === 'default');
+    try {
+      const res = await panel.send([voiceRecord('held-1', now), voiceRecord('held-2', now)]);
+      expect(res.statusCode).toBeLessThan(300);
+      expect(await other.claim({ target: 'default', limit: 1, leaseMs: 60_000, worker: 'elsewhere', now: new Date() })).toHaveLength(1);
+      await forwarder.start();
+      await waitFor(() => forwarder.stats().targets.default!.standby !== undefined, 5000, 'the forwarder standing by');
+      const held = await targetNow();
+      expect(held).toMatchObject({ breaker: 'closed', pending: 2, standby: { holder: expect.stringMatching(/:\d+:[0-9a-f]{8}$/), until: expect.any(Number) } });
+      expect(held.standby.until).toBeGreaterThan(Date.now());
+      // The other store lets the target go: this process delivers what is not leased, and stands by no more.
+      await other.releaseTarget!('default');
+      await waitFor(() => forwarder.stats().targets.default!.counts.delivered === 1, 5000, 'the free row delivered here');
+      expect(await targetNow()).toMatchObject({ breaker: 'closed', standby: null });
+      expect(biller.received({ items: false }).endpoints.charges.distinct).toBe(1);
+    } finally {
+      await forwarder.stop();
+      await panel.close();
+      await other.close();
+      await biller.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('raises the alerts: dead letters growing, rejections spiking, old undelivered records, a breaker open', async () => {

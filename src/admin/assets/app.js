@@ -492,7 +492,14 @@ async function overviewPage(view, r) {
             num(t.discarded),
             h('td', { class: 'num' }, t.pending ? fmtAge(t.oldestPendingAgeS) : '—'),
             h('td', { class: 'num' }, d ? `${fmtNum(sum(d.delivered))} ok · ${fmtNum(sum(d.retry))} retry · ${fmtNum(sum(d.dead))} dead` : '—'),
-            h('td', {}, t.breaker ? badge(t.breaker, `breaker-${t.breaker}`) : h('span', { class: 'muted', title: 'no forwarder runs in this process' }, 'n/a')),
+            h(
+              'td',
+              {},
+              t.breaker ? badge(t.breaker, `breaker-${t.breaker}`) : h('span', { class: 'muted', title: 'no forwarder runs in this process' }, 'n/a'),
+              t.standby
+                ? h('span', { class: 'badge b-standby', title: `another process delivers this target: ${t.standby.holder}, its lock runs until ${fmtTime(t.standby.until)}` }, 'standby')
+                : null,
+            ),
           );
         }),
         'No target has outbox rows yet.',
