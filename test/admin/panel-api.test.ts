@@ -111,7 +111,7 @@ describe('overview', () => {
       await forwarder.start();
       await waitFor(() => forwarder.stats().targets.default!.standby !== undefined, 5000, 'the forwarder standing by');
       const held = await targetNow();
-      expect(held).toMatchObject({ breaker: 'closed', pending: 2, standby: { holder: expect.stringMatching(/:\d+:[0-9a-f]{8}$/), until: expect.any(Number) } });
+      expect(held).toMatchObject({ breaker: 'closed', pending: 2, leased: 1, standby: { holder: expect.stringMatching(/:\d+:[0-9a-f]{8}$/), until: expect.any(Number) } });
       expect(held.standby.until).toBeGreaterThan(Date.now());
       // The other store lets the target go: this process delivers what is not leased, and stands by no more.
       await other.releaseTarget!('default');

@@ -151,6 +151,8 @@ describe('sqlite: one store delivers a target at a time', () => {
     const b = open(filename);
     await a.ingest(Array.from({ length: 6 }, (_, i) => forLago(String(i))));
     const rows = await claim(a, { limit: 5 });
+    // Written as the claim took the lock: the other process sees the five before any is settled.
+    expect((await b.stats({ now: at(5) })).targets.lago).toMatchObject({ pending: 6, leased: 5 });
     await a.ackMany(rows.slice(0, 2).map((ref) => ({ ref, receipt: { at: at(10), statusCode: 200 } })));
     expect((await a.stats({ now: at(20) })).targets.lago).toMatchObject({ pending: 4, leased: 3, delivered: 2 });
     expect((await b.stats({ now: at(20) })).targets.lago).toMatchObject({ pending: 4, leased: 3, delivered: 2 });

@@ -342,7 +342,9 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       const c = prepareClaim(options);
       const handOver = options.handOver === true;
       let hold = holds.get(c.target);
+      let locking = false;
       if (hold === undefined || hold.expiresAt - c.now < c.leaseMs) {
+        locking = true;
         const held = await writer.run(() => lock(c.target, c.now, c.leaseMs));
         if (!held) {
           forget(c.target);
@@ -378,6 +380,10 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
             throw error;
           }
         }
+        // The lock was just taken or renewed (every half lease): its row shows other processes the rows now in
+        // flight, these included, rather than the count from before this claim until the next ack batch.
+        // Advisory: a failure here leaves the older count, and the rows are handed out all the same.
+        if (locking) await writer.run(() => noteInFlight.run(leasedOf(c.target), c.target, self)).catch(() => undefined);
       }
       return toDeliveries(c, tuples, token, expiresAt, options.bodyJsonOnly !== true);
     },
