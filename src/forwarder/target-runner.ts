@@ -337,6 +337,9 @@ export class TargetRunner {
     }
     if (holder !== undefined && holder.holder !== this.standby?.holder) {
       this.o.logger.info({ target: this.name, holder: holder.holder, until: holder.until.toISOString() }, 'another process delivers this target; standing by');
+    } else if (holder === undefined && this.standby !== undefined) {
+      // Taken over with nothing to send yet: said now, not when the next row comes.
+      this.o.logger.info({ target: this.name, after: this.standby.holder }, 'delivering this target: the process that held it stopped or its lock expired');
     }
     this.standby = holder;
   }

@@ -85,4 +85,14 @@ describe('a second forwarder on one SQLite file', () => {
       expect(await a.heldElsewhere!('billing', new Date())).toBeUndefined();
       expect(biller.received().endpoints.charges).toMatchObject({ distinct: 100, duplicates: 0 });
     }));
+
+  it('says it delivers the target once the first stops, with nothing left to send', () =>
+    twoOnOneFile('drained.sqlite', 20, async ({ biller, first, second, logs }) => {
+      await waitFor(() => biller.received().endpoints.charges.distinct === 20, 10_000, 'every record delivered by the first');
+      await first.stop();
+      await waitFor(() => logs.some((l) => l.msg.startsWith('delivering this target')), 5000, 'the second saying it delivers the target');
+      expect(logs.find((l) => l.msg.startsWith('delivering this target'))!.obj).toMatchObject({ target: 'billing', after: expect.stringMatching(/:\d+:[0-9a-f]{8}$/) });
+      expect(second.stats().targets.billing!.standby).toBeUndefined();
+      expect(second.stats().targets.billing!.counts.delivered).toBe(0);
+    }));
 });
