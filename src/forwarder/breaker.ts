@@ -4,6 +4,10 @@
  * closed ──(N consecutive failures, or a failure rate over a window)──▶ open ──(cool-down)──▶ half-open
  * half-open lets one probe through: its success closes the breaker, its failure opens it again.
  *
+ * The cool-down is `coolDownMs`, unless the failure that opened the breaker came with the target's own
+ * Retry-After: then that (at least RETRY_AFTER_MIN_MS, at most RETRY_AFTER_MAX_MS), so a target that says it
+ * is back in 8 s is probed after 8 s, and one that asks for 5 minutes is not probed every 30 s meanwhile.
+ *
  * No timers: the clock is injected and the open → half-open step happens when someone asks (`state`,
  * `tryAcquire`), so a fake clock drives it in tests and nothing keeps the process alive.
  */
@@ -14,6 +18,11 @@ import { checkNumber, rejectUnknown } from './targets/options.js';
 import type { ItemOutcome } from './targets/types.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** A Retry-After shorter than this opens the breaker for this long: one probe a second at most. */
+export const RETRY_AFTER_MIN_MS = 1000;
+/** A Retry-After longer than this opens the breaker for this long: an hour at most without a probe. */
+export const RETRY_AFTER_MAX_MS = 3_600_000;
 
 export interface BreakerChange {
   target: string;
@@ -66,7 +75,12 @@ export interface Breaker {
   /** May a request go now? In half-open, true for exactly one probe at a time. */
   tryAcquire(): boolean;
   success(): void;
-  failure(): void;
+  /**
+   * A failed call. `retryAfterMs`: how long the target asked to wait (its Retry-After), if it said; should this
+   * failure open the breaker, it stays open that long instead of `coolDownMs` (within RETRY_AFTER_MIN_MS and
+   * RETRY_AFTER_MAX_MS).
+   */
+  failure(retryAfterMs?: number): void;
   /** When a refused caller should ask again (epoch ms): now when closed. */
   retryAt(): number;
   snapshot(): BreakerSnapshot;
@@ -98,6 +112,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   let state: BreakerState = 'closed';
   let consecutive = 0;
   let openedAt = 0;
+  /** How long this opening lasts: coolDownMs, or the Retry-After of the failure that opened it. */
+  let openFor = coolDownMs;
   let probeStartedAt: number | undefined;
   // Failure-rate window as BUCKETS slices: O(1) per call whatever the traffic.
   const bucketMs = windowMs / BUCKETS;
@@ -138,11 +154,12 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     fails.fill(0);
   }
 
-  function move(to: BreakerState, reason: string, at: number): void {
+  function move(to: BreakerState, reason: string, at: number, retryAfterMs?: number): void {
     const change: BreakerChange = { target: name, from: state, to, reason, at };
     state = to;
     if (to === 'open') {
       openedAt = at;
+      openFor = retryAfterMs === undefined || !Number.isFinite(retryAfterMs) ? coolDownMs : Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, retryAfterMs));
       probeStartedAt = undefined;
     }
     if (to === 'closed') clearHistory();
@@ -151,7 +168,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   }
 
   function current(t: number): BreakerState {
-    if (state === 'open' && t >= openedAt + coolDownMs) move('half-open', `cool-down of ${coolDownMs} ms over`, t);
+    if (state === 'open' && t >= openedAt + openFor) move('half-open', openFor === coolDownMs ? `cool-down of ${coolDownMs} ms over` : `the ${openFor} ms the target asked for (Retry-After) are over`, t);
     return state;
   }
 
@@ -176,17 +193,18 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     // open: a late answer to a call made before it opened says nothing about now.
   }
 
-  function failure(): void {
+  function failure(retryAfterMs?: number): void {
     const t = now();
     const s = current(t);
-    if (s === 'half-open') return move('open', 'probe failed', t);
+    const asked = retryAfterMs === undefined ? '' : ` (the target asked to wait ${retryAfterMs} ms)`;
+    if (s === 'half-open') return move('open', `probe failed${asked}`, t, retryAfterMs);
     if (s === 'open') return;
     consecutive += 1;
     record(t, true);
-    if (consecutive >= failureThreshold) return move('open', `${consecutive} consecutive failures`, t);
+    if (consecutive >= failureThreshold) return move('open', `${consecutive} consecutive failures${asked}`, t, retryAfterMs);
     const w = windowTotals(t);
     if (w.calls >= minRequests && w.fails / w.calls >= failureRate) {
-      move('open', `${w.fails} of ${w.calls} calls failed in the last ${windowMs} ms`, t);
+      move('open', `${w.fails} of ${w.calls} calls failed in the last ${windowMs} ms${asked}`, t, retryAfterMs);
     }
   }
 
@@ -194,7 +212,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     const t = now();
     const s = current(t);
     if (s === 'closed') return t;
-    if (s === 'open') return openedAt + coolDownMs;
+    if (s === 'open') return openedAt + openFor;
     return probeStartedAt === undefined ? t : probeStartedAt + probeTimeoutMs;
   }
 
@@ -241,4 +259,11 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
  */
 export function isTargetFailure(outcomes: readonly ItemOutcome[]): boolean {
   return outcomes.some((o) => o.kind === 'retry' && !o.collateral && !o.isolate);
+}
+
+/** The longest wait the target asked for (Retry-After) among a failed request's outcomes, if it asked. */
+export function askedToWait(outcomes: readonly ItemOutcome[]): number | undefined {
+  let most: number | undefined;
+  for (const o of outcomes) if (o.kind === 'retry' && o.retryAfterMs !== undefined && (most === undefined || o.retryAfterMs > most)) most = o.retryAfterMs;
+  return most;
 }

@@ -11,7 +11,7 @@
 import type { EventEmitter } from 'node:events';
 import { LeaseLostError } from '../ports/errors.ts';
 import type { AckResult, ClaimedDelivery, DeliveryReceipt, OutboxStore, TargetHolder } from '../ports/store.ts';
-import { isTargetFailure } from './breaker.ts';
+import { askedToWait, isTargetFailure } from './breaker.ts';
 import type { Breaker } from './breaker.ts';
 import type { DeliverySent, ForwarderEvents, Logger } from './events.ts';
 import type { ForwarderMetrics } from './metrics.ts';
@@ -490,7 +490,7 @@ export class TargetRunner {
       this.failed('classify', error);
       outcomes = items.map(() => ({ kind: 'retry', reason: `the ${this.adapter.preset} adapter could not read the answer: ${(error as Error).message}` }));
     }
-    if (isTargetFailure(outcomes)) this.o.breaker.failure();
+    if (isTargetFailure(outcomes)) this.o.breaker.failure(askedToWait(outcomes));
     else this.o.breaker.success();
     this.requestsBy(answer).inc();
     this.hot.latency.observe(latencyMs / 1000);

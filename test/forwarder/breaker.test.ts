@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBreaker, isTargetFailure } from '../../src/forwarder/breaker.js';
+import { askedToWait, createBreaker, isTargetFailure, RETRY_AFTER_MAX_MS, RETRY_AFTER_MIN_MS } from '../../src/forwarder/breaker.js';
 import type { BreakerChange } from '../../src/forwarder/breaker.js';
 import { BreakerOpenError } from '../../src/forwarder/errors.js';
 import { OptionsError } from '../../src/errors.js';
@@ -137,6 +137,50 @@ describe('circuit breaker', () => {
     expect(changes).toEqual(['closed->open', 'open->closed']);
   });
 
+  it('stays open as long as the target asked (Retry-After) when the failure that opened it said so, within bounds', () => {
+    const { breaker, clock } = setup();
+    const reasons: string[] = [];
+    breaker.events.on('breaker:changed', (c: BreakerChange) => reasons.push(c.reason));
+    breaker.failure();
+    breaker.failure();
+    breaker.failure(4000);
+    expect(breaker.state).toBe('open');
+    expect(breaker.retryAt()).toBe(clock.now() + 4000);
+    clock.advance(3999);
+    expect(breaker.tryAcquire()).toBe(false);
+    clock.advance(1);
+    expect(breaker.tryAcquire()).toBe(true);
+    // The probe fails and the target asks for two minutes: no probe before then, though coolDownMs is 10 s.
+    breaker.failure(120_000);
+    clock.advance(119_999);
+    expect(breaker.state).toBe('open');
+    clock.advance(1);
+    expect(breaker.tryAcquire()).toBe(true);
+    // Without a Retry-After, coolDownMs again.
+    breaker.failure();
+    expect(breaker.retryAt()).toBe(clock.now() + 10_000);
+    clock.advance(10_000);
+    expect(breaker.tryAcquire()).toBe(true);
+    // Bounds: a probe a second at most, an hour at most without one.
+    breaker.failure(10);
+    expect(breaker.retryAt()).toBe(clock.now() + RETRY_AFTER_MIN_MS);
+    clock.advance(RETRY_AFTER_MIN_MS);
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.failure(10 * 24 * 3_600_000);
+    expect(breaker.retryAt()).toBe(clock.now() + RETRY_AFTER_MAX_MS);
+    expect(reasons).toEqual([
+      '3 consecutive failures (the target asked to wait 4000 ms)',
+      'the 4000 ms the target asked for (Retry-After) are over',
+      'probe failed (the target asked to wait 120000 ms)',
+      'the 120000 ms the target asked for (Retry-After) are over',
+      'probe failed',
+      'cool-down of 10000 ms over',
+      'probe failed (the target asked to wait 10 ms)',
+      'the 1000 ms the target asked for (Retry-After) are over',
+      'probe failed (the target asked to wait 864000000 ms)',
+    ]);
+  });
+
   it('rejects bad options by name', () => {
     expect(() => createBreaker({ threshold: 3 } as never)).toThrow(/unknown option "threshold"/);
     expect(() => createBreaker({ failureRate: 1.5 })).toThrow(OptionsError);
@@ -151,5 +195,10 @@ describe('isTargetFailure', () => {
     expect(isTargetFailure([{ kind: 'permanent', status: 400, reason: 'x', answer: '' }])).toBe(false);
     expect(isTargetFailure([{ kind: 'retry', status: 422, reason: 'x', collateral: true }])).toBe(false);
     expect(isTargetFailure([{ kind: 'retry', status: 400, reason: 'x', isolate: true }])).toBe(false);
+  });
+
+  it('askedToWait: the longest Retry-After among the outcomes, if any', () => {
+    expect(askedToWait([{ kind: 'retry', reason: 'no answer' }])).toBeUndefined();
+    expect(askedToWait([{ kind: 'retry', status: 429, reason: 'x', retryAfterMs: 2000 }, { kind: 'retry', status: 503, reason: 'y', retryAfterMs: 5000 }, { kind: 'delivered', status: 200 }])).toBe(5000);
   });
 });

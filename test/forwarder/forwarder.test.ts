@@ -156,6 +156,27 @@ describe('forwarder: delivery', () => {
     expect(dead).toEqual([expect.objectContaining({ code: 'MAX_AGE' })]);
   });
 
+  it('keeps the breaker open as long as the target asked (Retry-After of an outage), then probes and delivers', async () => {
+    await ingest(store, records(6, (id) => ({ billing: chargeOutput(id) }), { receivedAt: new Date(T0) }));
+    // Back in 8 s, says the target; the breaker's own cool-down is a minute.
+    biller.setFaults({ outageSeconds: 8 });
+    const { f, sent } = forwarder(billing({ concurrency: 1, breaker: { failureThreshold: 3, coolDownMs: 60_000 }, retry: { baseDelayMs: 100, maxDelayMs: 1000 } }));
+    const changes: string[] = [];
+    f.events.on('breaker:changed', (c) => changes.push(`${c.to}: ${c.reason}`));
+    await f.runOnce();
+    expect(changes).toEqual(['open: 3 consecutive failures (the target asked to wait 8000 ms)']);
+    expect(f.stats().targets.billing!.breaker).toMatchObject({ state: 'open', retryAt: T0 + 8000 });
+    expect(biller.received().faults.outage).toBe(3);
+    now = T0 + 7999;
+    await f.runOnce();
+    expect(biller.received().faults.outage).toBe(3);
+    now = T0 + 8000;
+    for (let i = 0; i < 4 && sent.length < 6; i++) await f.runOnce();
+    expect(changes.slice(1)).toEqual(['half-open: the 8000 ms the target asked for (Retry-After) are over', 'closed: probe succeeded']);
+    expect(sent).toHaveLength(6);
+    expect(biller.received().endpoints.charges.distinct).toBe(6);
+  });
+
   it("counts max age from the row's first try, not its creation, in a forwarder that restarted too", async () => {
     // Queued at T0, first tried 10 s later (a backlog); max age 5 s.
     await ingest(store, records(1, (id) => ({ billing: chargeOutput(id) }), { receivedAt: new Date(T0) }));
