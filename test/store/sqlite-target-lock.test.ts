@@ -67,8 +67,10 @@ describe('sqlite: one store delivers a target at a time', () => {
     const other = await a.claim({ target: 'stripe', limit: 10, leaseMs: 60_000, worker: 'w1', now: T0 });
     expect(other).toHaveLength(1);
     expect(await claim(b, { worker: 'w2', now: at(10) })).toEqual([]);
-    await a.releaseTarget!('lago');
-    // b needs neither a's close nor its lock's expiry; a's two rows keep their lease, now on the rows.
+    // An ack written in the same transaction, just after the release, still settles: the lease is on the row now.
+    await Promise.all([a.releaseTarget!('lago'), a.ack(held[1]!, { at: at(15), statusCode: 200 })]);
+    expect(await status(a, '1')).toBe('delivered');
+    // b needs neither a's close nor its lock's expiry; a's other row keeps its lease, now on the row.
     expect(await b.heldElsewhere!('lago', at(20))).toBeUndefined();
     expect((await claim(b, { worker: 'w2', now: at(20) })).map((r) => r.recordId)).toEqual(['2', '3', '4', '5']);
     // a's lease still settles (written on the row, its token unchanged); the other target is still a's.

@@ -237,13 +237,14 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
 
   /**
    * Inside the writer's transaction: this store's lease in memory on row `id`, when `ref` is the one that holds
-   * it — refused when the target's lock has since gone to another store; undefined when `ref` holds no such
-   * lease (it may hold one written on the row).
+   * it and this store still holds the target's lock; undefined otherwise — then only a lease written on the row
+   * can hold it: the one this store wrote there as it let the target go (the same token, so it still settles),
+   * never one after another store took the target over (that store cleared it or never had it).
    */
-  function memoryLease(ref: LeaseRef, id: number, cache: Map<string, boolean>): Lease | LeaseLostError | undefined {
+  function memoryLease(ref: LeaseRef, id: number, cache: Map<string, boolean>): Lease | undefined {
     const lease = leased.get(id);
     if (lease === undefined || lease.token !== ref.leaseToken) return undefined;
-    return stillHeld(lease.target, cache) ? lease : new LeaseLostError(ref.id);
+    return stillHeld(lease.target, cache) ? lease : undefined;
   }
 
   /**
@@ -254,7 +255,6 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     const id = rowNumber(ref.id);
     if (id === null) return new StoreNotFoundError('outbox row', ref.id);
     const lease = memoryLease(ref, id, cache);
-    if (lease instanceof Error) return lease;
     if (lease !== undefined) return { id, worker: lease.worker, inMemory: true };
     const row = rowLease.get(id) as { status: string; leaseToken: string | null; leaseWorker: string | null } | undefined;
     if (row === undefined) return new StoreNotFoundError('outbox row', ref.id);
@@ -271,7 +271,6 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     const id = rowNumber(ref.id);
     if (id === null) return new StoreNotFoundError('outbox row', ref.id);
     const lease = memoryLease(ref, id, cache);
-    if (lease instanceof Error) return lease;
     if (lease !== undefined) {
       // The common case, one statement: this store's own lease.
       return delivered.run(r.at, r.statusCode, r.targetId, r.latencyMs, r.answer, lease.worker, id).changes === 0 ? refusal(ref, id) : null;
