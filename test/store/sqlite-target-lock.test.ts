@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/adapters/sqlite/index.js';
 import type { SqliteStore } from '../../src/adapters/sqlite/index.js';
+import type { IngestItem } from '../../src/ports/store.js';
 import { at, expectCode, forLago, T0 } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bilhetagem-lock-'));
@@ -31,12 +32,19 @@ describe('sqlite: one store delivers a target at a time', () => {
   const claim = (store: SqliteStore, o: { limit?: number; leaseMs?: number; worker?: string; now?: Date; handOver?: boolean } = {}) =>
     store.claim({ target: 'lago', limit: o.limit ?? 100, leaseMs: o.leaseMs ?? 60_000, worker: o.worker ?? 'w1', now: o.now ?? T0, ...(o.handOver ? { handOver: true } : {}) });
   const status = async (store: SqliteStore, id: string) => (await store.getRecord('telecom', id))!.targets.lago!.status;
-
-  it('never gives a row to two connections: the second waits, then takes over when the first closes, leases and all', async () => {
+  /** Records '0'..'n-1' for lago. */
+  const lago = (n: number) => Array.from({ length: n }, (_, i) => forLago(String(i)));
+  /** Two stores on one new file, as two processes would have; `items` ingested through the first. */
+  const twoStores = async (items: IngestItem[]) => {
     const filename = freshFile();
     const a = open(filename);
     const b = open(filename);
-    await a.ingest(Array.from({ length: 10 }, (_, i) => forLago(String(i))));
+    await a.ingest(items);
+    return { a, b };
+  };
+
+  it('never gives a row to two connections: the second waits, then takes over when the first closes, leases and all', async () => {
+    const { a, b } = await twoStores(lago(10));
     const first = await claim(a, { limit: 4 });
     expect(first.map((r) => r.recordId)).toEqual(['0', '1', '2', '3']);
     expect(await claim(b, { worker: 'w2' })).toEqual([]);
@@ -58,10 +66,7 @@ describe('sqlite: one store delivers a target at a time', () => {
   });
 
   it('lets a target go while the store stays open: another connection takes it over at once, honouring the leases', async () => {
-    const filename = freshFile();
-    const a = open(filename);
-    const b = open(filename);
-    await a.ingest(Array.from({ length: 6 }, (_, i) => forLago(String(i))));
+    const { a, b } = await twoStores(lago(6));
     await a.ingest([forLago('other', { outputs: { stripe: { n: 1 } } })]);
     const held = await claim(a, { limit: 2 });
     const other = await a.claim({ target: 'stripe', limit: 10, leaseMs: 60_000, worker: 'w1', now: T0 });
@@ -85,10 +90,7 @@ describe('sqlite: one store delivers a target at a time', () => {
   });
 
   it('lets another connection take a target whose lock expired, and refuses the old holder', async () => {
-    const filename = freshFile();
-    const a = open(filename);
-    const b = open(filename);
-    await a.ingest([forLago('1'), forLago('2')]);
+    const { a, b } = await twoStores([forLago('1'), forLago('2')]);
     const held = await claim(a, { leaseMs: 1000 });
     expect(held).toHaveLength(2);
     // The lock outlives every lease it covers (one and a half leases).
@@ -107,7 +109,7 @@ describe('sqlite: one store delivers a target at a time', () => {
   it('takes a target over at once from a process of this machine that no longer runs', async () => {
     const filename = freshFile();
     const a = open(filename);
-    await a.ingest(Array.from({ length: 5 }, (_, i) => forLago(String(i))));
+    await a.ingest(lago(5));
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'hold-target.ts'), filename], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     const line = await new Promise<string>((resolve, reject) => {
@@ -148,10 +150,7 @@ describe('sqlite: one store delivers a target at a time', () => {
   });
 
   it('counts the rows another process has in flight, as of its last write', async () => {
-    const filename = freshFile();
-    const a = open(filename);
-    const b = open(filename);
-    await a.ingest(Array.from({ length: 6 }, (_, i) => forLago(String(i))));
+    const { a, b } = await twoStores(lago(6));
     const rows = await claim(a, { limit: 5 });
     // Written as the claim took the lock: the other process sees the five before any is settled.
     expect((await b.stats({ now: at(5) })).targets.lago).toMatchObject({ pending: 6, leased: 5 });
