@@ -210,7 +210,8 @@ export interface OutboxStore {
    * open). Leases it keeps for the target's rows are written onto the rows, where every store honours them,
    * and the target's lock is let go, so another store takes the target over at its next claim instead of when
    * the lock expires. A later claim of this store takes the lock again if it is free. Nothing to do when this
-   * store does not hold the target.
+   * store does not hold the target. Call it once nothing claims the target through this store any more (the
+   * forwarder and the queue relay call it as they stop): rows a claim hands out while it runs are not covered.
    */
   releaseTarget?(target: string): Promise<void>;
 }

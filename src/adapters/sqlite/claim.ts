@@ -113,8 +113,8 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     .raw(true);
   const lockOf = db.prepare('SELECT holder, expires_at AS expiresAt FROM target_locks WHERE target = ?');
   const takeLock = db.prepare(`
-    INSERT INTO target_locks (target, holder, expires_at, in_flight) VALUES (?, ?, ?, 0)
-    ON CONFLICT (target) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at`);
+    INSERT INTO target_locks (target, holder, expires_at, in_flight) VALUES (?, ?, ?, ?)
+    ON CONFLICT (target) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, in_flight = excluded.in_flight`);
   const noteInFlight = db.prepare('UPDATE target_locks SET in_flight = ? WHERE target = ? AND holder = ?');
   const dropLock = db.prepare('DELETE FROM target_locks WHERE target = ? AND holder = ?');
   const leaseOnRows = db.prepare(
@@ -166,15 +166,17 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     const mine = row?.holder === self;
     if (row && !mine && row.expiresAt > now && !holderGone(row.holder, self)) return false;
     const expiresAt = Math.max(now + Math.ceil(leaseMs * LOCK_LEASES), mine ? row.expiresAt : 0);
-    takeLock.run(target, self, expiresAt);
     const hold = holds.get(target);
-    if (mine && hold) hold.expiresAt = expiresAt;
+    const renewed = mine && hold !== undefined;
+    // Written first: memory changes only once the write went through. In flight: the rows held so far (none
+    // when taken afresh); the claim taking the lock writes the count again once it has leased its own.
+    takeLock.run(target, self, expiresAt, renewed ? leasedOf(target) : 0);
+    if (renewed) hold.expiresAt = expiresAt;
     else {
       // Taken afresh (or taken back after another store held it): nothing held in memory before counts.
       forget(target);
       holds.set(target, { expiresAt, cursor: undefined, fullScanAt: -Infinity });
     }
-    noteInFlight.run(leasedOf(target), target, self);
     return true;
   }
 
@@ -304,28 +306,30 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
   /**
    * Inside a write transaction: the leases kept in memory for the targets `which` picks are written onto
    * their rows, so another store honours them, and the locks of those targets are let go (releaseTarget,
-   * and releaseAll at close). Answers what to forget once the transaction committed (`forgetLetGo`).
+   * and releaseAll at close). Answers how to forget them, to be called once the transaction committed: only
+   * the leases and holds let go here, not those of a claim that took the target again since.
    */
-  function letGo(which: (target: string) => boolean): { ids: number[]; targets: string[] } {
+  function letGo(which: (target: string) => boolean): () => void {
     const byToken = new Map<string, { worker: string; expiresAt: number; ids: number[] }>();
+    const gone: [number, Lease][] = [];
     for (const [id, lease] of leased) {
       if (!which(lease.target)) continue;
+      gone.push([id, lease]);
       let group = byToken.get(lease.token);
       if (group === undefined) byToken.set(lease.token, (group = { worker: lease.worker, expiresAt: lease.expiresAt, ids: [] }));
       group.ids.push(id);
     }
     for (const [token, g] of byToken) leaseOnRows.run(token, g.worker, g.expiresAt, JSON.stringify(g.ids));
-    const targets = [...holds.keys()].filter(which);
-    for (const target of targets) dropLock.run(target, self);
-    return { ids: [...byToken.values()].flatMap((g) => g.ids), targets };
-  }
-
-  function forgetLetGo(gone: { ids: number[]; targets: string[] }): void {
-    for (const id of gone.ids) leased.delete(id);
-    for (const target of gone.targets) {
-      holds.delete(target);
-      noted.delete(target);
-    }
+    const dropped = [...holds].filter(([target]) => which(target));
+    for (const [target] of dropped) dropLock.run(target, self);
+    return () => {
+      for (const [id, lease] of gone) if (leased.get(id) === lease) leased.delete(id);
+      for (const [target, hold] of dropped) {
+        if (holds.get(target) !== hold) continue;
+        holds.delete(target);
+        noted.delete(target);
+      }
+    };
   }
 
   /** Drops the leases `token` put in memory on `ids`, unless a later claim took a row over. */
@@ -465,12 +469,13 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     async releaseTarget(target) {
       open();
       if (!holds.has(target) && ![...leased.values()].some((lease) => lease.target === target)) return;
-      forgetLetGo(await writer.run(() => letGo((t) => t === target)));
+      const forgetReleased = await writer.run(() => letGo((t) => t === target));
+      forgetReleased();
     },
 
     releaseAll() {
       if (holds.size === 0 && leased.size === 0) return;
-      forgetLetGo(db.transaction(() => letGo(() => true)).immediate());
+      db.transaction(() => letGo(() => true)).immediate()();
     },
   };
 }
