@@ -289,10 +289,7 @@ export class TargetRunner {
       return 0;
     }
     if (rows.length === 0) await this.checkStandby();
-    else if (this.standby !== undefined) {
-      this.o.logger.info({ target: this.name, after: this.standby.holder }, 'delivering this target: the process that held it stopped or its lock expired');
-      this.standby = undefined;
-    }
+    else this.leaveStandby();
     for (const row of rows) {
       const item: OutboxItem = {
         rowId: row.id,
@@ -335,13 +332,19 @@ export class TargetRunner {
     } catch {
       return; // a failing store shows in the next claim
     }
-    if (holder !== undefined && holder.holder !== this.standby?.holder) {
+    // Taken over with nothing to send yet: said now, not when the next row comes.
+    if (holder === undefined) return this.leaveStandby();
+    if (holder.holder !== this.standby?.holder) {
       this.o.logger.info({ target: this.name, holder: holder.holder, until: holder.until.toISOString() }, 'another process delivers this target; standing by');
-    } else if (holder === undefined && this.standby !== undefined) {
-      // Taken over with nothing to send yet: said now, not when the next row comes.
-      this.o.logger.info({ target: this.name, after: this.standby.holder }, 'delivering this target: the process that held it stopped or its lock expired');
     }
     this.standby = holder;
+  }
+
+  /** This process delivers the target (again): said once, when it stood by before. */
+  private leaveStandby(): void {
+    if (this.standby === undefined) return;
+    this.o.logger.info({ target: this.name, after: this.standby.holder }, 'delivering this target: the process that held it stopped or its lock expired');
+    this.standby = undefined;
   }
 
   private wakeIn(ms: number): void {
