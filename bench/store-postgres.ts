@@ -10,6 +10,10 @@
  * (b') the same with maxBatchJobs = 1 (PostgreSQL only): one transaction per call, what (b) costs without group commit;
  * (c) 100-record calls, one at a time.
  * Ratios: PostgreSQL against SQLite for the same case, and each against its own (a).
+ *
+ * Then the forwarder's share of the store, no HTTP: a store holding accepted records is drained by claims of
+ * 100 rows, each (d) acknowledged in one ackMany, as the forwarder settles confirmed deliveries, or (d') row by
+ * row with ack() — the naive way, one transaction per row.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,6 +42,33 @@ async function measure(open: () => Promise<Opened>, run: Run, records: number): 
     const before = transactions();
     const started = process.hrtime.bigint();
     await run(store, records);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { rate: records / seconds, records, transactions: transactions() - before };
+  } finally {
+    await dispose();
+  }
+}
+
+/** Records/s delivered through the store API alone: `records` queued, then claimed 100 at a time and acknowledged. */
+async function measureDelivery(open: () => Promise<Opened>, records: number, oneByOne: boolean): Promise<Measured> {
+  const { store, transactions, dispose } = await open();
+  try {
+    await batches(500)(store, records + 100);
+    const drain = async (limit: number) => {
+      let done = 0;
+      while (done < limit) {
+        const rows = await store.claim({ target: 'lago', limit: Math.min(100, limit - done), leaseMs: 60_000, worker: 'bench', now: new Date() });
+        if (rows.length === 0) throw new Error(`delivery: ${done} of ${limit} rows claimed`);
+        const receipt = { at: new Date(), statusCode: 200, latencyMs: 1 };
+        if (oneByOne) for (const ref of rows) await store.ack(ref, receipt);
+        else if ((await store.ackMany(rows.map((ref) => ({ ref, receipt })))).some((r) => r !== null)) throw new Error('delivery: an ack was refused');
+        done += rows.length;
+      }
+    };
+    await drain(100); // warm up: the claim's and the acks' statements
+    const before = transactions();
+    const started = process.hrtime.bigint();
+    await drain(records);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     return { rate: records / seconds, records, transactions: transactions() - before };
   } finally {
@@ -96,6 +127,23 @@ export async function benchStorePostgres(scale = 1): Promise<void> {
       console.log(
         `  ${r.name.padEnd(38)} ${r.store.padEnd(8)} ${Math.round(r.m.rate).toLocaleString('en').padStart(8)} records/s` +
           `  x${(r.m.rate / base(r.store)).toFixed(1).padEnd(5)} its (a)  ${(r.m.records / r.m.transactions).toFixed(1).padStart(6)} per commit${vsSqlite}`,
+      );
+    }
+
+    console.log(`\n## Store delivery (the forwarder's share, no HTTP): claims of 100, then acks`);
+    const deliveries: Array<{ name: string; store: string; m: Measured }> = [];
+    const n = Math.round(20_000 * scale);
+    for (const [name, oneByOne, count] of [['(d) claim 100 + one ackMany', false, n], ["(d') claim 100 + ack() per row", true, Math.round(n / 4)]] as const) {
+      deliveries.push({ name, store: 'sqlite', m: await measureDelivery(sqlite, count, oneByOne) });
+      deliveries.push({ name, store: 'postgres', m: await measureDelivery(postgres(), count, oneByOne) });
+    }
+    for (const r of deliveries) {
+      const same = (store: string, name = r.name) => deliveries.find((d) => d.store === store && d.name === name)!.m.rate;
+      const vs = r.store === 'postgres' ? `  postgres/sqlite x${(r.m.rate / same('sqlite')).toFixed(2)}` : '';
+      const naive = r.name.startsWith("(d')") ? '' : `  x${(r.m.rate / same(r.store, deliveries[2]!.name)).toFixed(1)} its (d')`;
+      console.log(
+        `  ${r.name.padEnd(38)} ${r.store.padEnd(8)} ${Math.round(r.m.rate).toLocaleString('en').padStart(8)} records/s` +
+          `  ${(1e6 / r.m.rate).toFixed(1).padStart(6)} µs/record  ${(r.m.records / r.m.transactions).toFixed(1).padStart(6)} per commit${vs}${naive}`,
       );
     }
   } finally {

@@ -117,6 +117,31 @@ export interface RulesetRow {
   at: number;
 }
 
+/**
+ * A record's attempts, oldest first, from the rows of the attempts table (`logged`, in the order they were
+ * written) and the deliveries a store holds on outbox rows instead (`held`, by delivered_at then row id;
+ * SQLite since its schema step 3, PostgreSQL since step 4). A delivery held on a row is that row's last
+ * attempt: it is listed after every attempt of its own row and every other attempt that is not later than it.
+ */
+export function withHeldDeliveries(logged: readonly AttemptRow[], held: readonly AttemptRow[]): AttemptRow[] {
+  if (held.length === 0) return logged as AttemptRow[];
+  const out: AttemptRow[] = [];
+  let i = 0;
+  for (const d of held) {
+    let lastOwn = -1;
+    for (let k = logged.length - 1; k >= i; k--) {
+      if (logged[k]!.outboxId === d.outboxId) {
+        lastOwn = k;
+        break;
+      }
+    }
+    while (i < logged.length && (i <= lastOwn || logged[i]!.at <= d.at)) out.push(logged[i++]!);
+    out.push(d);
+  }
+  while (i < logged.length) out.push(logged[i++]!);
+  return out;
+}
+
 export function toRecord(row: RecordRow, outbox: OutboxRow[], attempts: AttemptRow[]): StoredRecord {
   const targetOf = new Map(outbox.map((o) => [o.id, o.target]));
   return {

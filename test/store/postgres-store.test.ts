@@ -9,7 +9,7 @@ import { createPostgresStore, SCHEMA_VERSION } from '../../src/adapters/postgres
 import type { PostgresStore, PostgresStoreOptions } from '../../src/adapters/postgres/index.js';
 import { importDriver } from '../../src/adapters/postgres/driver.js';
 import { beginFor, createGroupCommit } from '../../src/adapters/postgres/group-commit.js';
-import { migrate } from '../../src/adapters/postgres/migrations.js';
+import { migrate, migrations } from '../../src/adapters/postgres/migrations.js';
 import { createTcpProxy, POSTGRES_URL, requireService } from '../support/services.js';
 import type { TcpProxy } from '../support/services.js';
 import { accepted, at, expectCode, forLago, T0 } from './fixtures.js';
@@ -125,6 +125,61 @@ describe.skipIf(!postgres.available)('postgres store', () => {
         details: { file: 'the test database', version: 2 },
       });
       expect(await sql('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).toEqual([]);
+    });
+
+    it('writes a confirmed delivery on its outbox row, and a failure as a row of attempts (step 4)', async () => {
+      const store = await open();
+      await store.ingest([forLago('1'), forLago('2')]);
+      const rows = await store.claim({ target: 'lago', limit: 2, leaseMs: 60_000, worker: 'w1', now: T0 });
+      expect(await store.ackMany([{ ref: rows[0]!, receipt: { at: at(10), statusCode: 200, targetId: 'evt-1', latencyMs: 7, answer: { id: 'evt-1' } } }])).toEqual([null]);
+      await store.retryLater(rows[1]!, { at: at(20), error: 'HTTP 503', statusCode: 503, nextAttemptAt: at(30) });
+      const attempts = await sql<{ outcome: string }>(`SELECT outcome FROM "${store.schema}".attempts ORDER BY id`);
+      expect(attempts).toEqual([{ outcome: 'retry' }]);
+      const held = await sql(
+        `SELECT status, receipt_status, receipt_target_id, receipt_latency_ms, receipt_answer, receipt_worker, receipt_inline FROM "${store.schema}".outbox WHERE record_id = '1'`,
+      );
+      expect(held).toEqual([{ status: 'delivered', receipt_status: 200, receipt_target_id: 'evt-1', receipt_latency_ms: 7, receipt_answer: '{"id":"evt-1"}', receipt_worker: 'w1', receipt_inline: true }]);
+      expect((await store.getRecord('telecom', '1'))!.deliveries).toEqual([
+        { target: 'lago', at: at(10), outcome: 'delivered', statusCode: 200, targetId: 'evt-1', latencyMs: 7, error: null, answer: { id: 'evt-1' }, worker: 'w1' },
+      ]);
+    });
+
+    it('keeps deliveries written before step 4 in attempts, and lists them with the ones after', async () => {
+      const schema = freshSchema();
+      await migrate(admin!, schema, 'the test database', migrations.slice(0, 3));
+      // A record delivered the way step 3 wrote it: the receipt columns on the row, the attempt as a row of attempts.
+      const [{ seq }] = await sql<{ seq: string }>(
+        `INSERT INTO "${schema}".records (source, id, type, payload, payload_hash, verdict, ruleset_version, received_at)
+         VALUES ('telecom', '1', 'call.completed', '{}', 'h', 'accepted', 'v1', $1) RETURNING seq`,
+        [T0.getTime()],
+      );
+      const [{ id }] = await sql<{ id: string }>(
+        `INSERT INTO "${schema}".outbox (record_seq, source, record_id, target, body, status, attempts, created_at, next_attempt_at, delivered_at, receipt_status, receipt_target_id)
+         VALUES ($1, 'telecom', '1', 'lago', '{"event":"1"}', 'delivered', 1, $2, $2, $3, 200, 'evt-old') RETURNING id`,
+        [seq, T0.getTime(), at(10).getTime()],
+      );
+      await sql(`INSERT INTO "${schema}".attempts (outbox_id, at, outcome, status_code, target_id, worker) VALUES ($1, $2, 'delivered', 200, 'evt-old', 'w-old')`, [id, at(10).getTime()]);
+
+      const store = await open({ schema });
+      expect(await sql(`SELECT version FROM "${schema}".schema_version ORDER BY 1`)).toEqual(ALL_STEPS);
+      const old = { target: 'lago', outcome: 'delivered', statusCode: 200, targetId: 'evt-old', worker: 'w-old', at: at(10) };
+      expect((await store.getRecord('telecom', '1'))!.deliveries).toEqual([expect.objectContaining(old)]);
+      // Replayed and delivered again: the new delivery is held on the row, the old one stays where it was.
+      expect(await store.requeueDelivered({ from: T0, to: at(100), at: at(1000) })).toBe(1);
+      const [row] = await store.claim({ target: 'lago', limit: 1, leaseMs: 60_000, worker: 'w-new', now: at(1000) });
+      await store.ack(row!, { at: at(1100), statusCode: 201, targetId: 'evt-new' });
+      expect((await store.getRecord('telecom', '1'))!.deliveries).toEqual([
+        expect.objectContaining(old),
+        expect.objectContaining({ outcome: 'delivered', statusCode: 201, targetId: 'evt-new', worker: 'w-new', at: at(1100) }),
+      ]);
+      expect(await sql(`SELECT count(*)::int AS n FROM "${schema}".attempts`)).toEqual([{ n: 1 }]);
+      // Replayed once more: the delivery held on the row moves into attempts; nothing is lost either way.
+      expect(await store.requeueDelivered({ from: T0, to: at(2000), at: at(3000) })).toBe(1);
+      expect(await sql(`SELECT target_id AS "targetId", worker FROM "${schema}".attempts ORDER BY id`)).toEqual([
+        { targetId: 'evt-old', worker: 'w-old' },
+        { targetId: 'evt-new', worker: 'w-new' },
+      ]);
+      expect((await store.getRecord('telecom', '1'))!.deliveries.map((d) => d.targetId)).toEqual(['evt-old', 'evt-new']);
     });
 
     it('answers BLH_ERR_STORE_OPEN when the database cannot be reached, without the password', async () => {

@@ -3,7 +3,8 @@
  * the same statement: two claimers, in one process or in many, never wait for each other and never get
  * the same row — rows another transaction is leasing right now are skipped, and a row re-read after a
  * concurrent lease committed fails the lease condition. Settling is one statement too: it locks the row
- * only if the token is its current one and logs the attempt with the lease's worker.
+ * only if the token is its current one and logs the attempt with the lease's worker — on the row itself for
+ * a confirmed delivery (schema step 4), as a row of attempts for a retry or a dead letter.
  */
 import { randomUUID } from 'node:crypto';
 import { LeaseLostError, StoreNotFoundError } from '../../ports/errors.js';
@@ -67,8 +68,9 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
   const exists = `SELECT 1 FROM ${t.outbox} WHERE id = $1`;
 
   /**
-   * Acks in one statement (`ack` is one of them): the lock and lease check of `settling`, the update and the
-   * attempt, for every input row at once (ids must be distinct). Answers the ids it acked.
+   * Acks in one statement (`ack` is one of them): the lock and lease check of `settling`, and the update that
+   * writes the delivery on the row (schema step 4: no row of attempts), for every input row at once (ids must
+   * be distinct). Answers the ids it acked.
    */
   const deliveredMany = `
     WITH input AS (
@@ -79,18 +81,13 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
       FROM ${t.outbox} o JOIN input i ON o.id = i.id
       WHERE o.status = 'pending' AND o.lease_token = i.token
       FOR UPDATE OF o
-    ), settled AS (
-      UPDATE ${t.outbox} o SET status = 'delivered', attempts = o.attempts + 1, last_error = NULL,
-        lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL,
-        delivered_at = held.at, receipt_status = held.status_code, receipt_target_id = held.target_id
-      FROM held WHERE o.id = held.id
-      RETURNING o.id, held.at, held.status_code, held.target_id, held.latency_ms, held.answer, held.lease_worker
-    ), attempt AS (
-      INSERT INTO ${t.attempts} (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
-      SELECT id, at, 'delivered', status_code, target_id, latency_ms, NULL, answer, lease_worker FROM settled
-      RETURNING outbox_id
     )
-    SELECT outbox_id AS id FROM attempt`;
+    UPDATE ${t.outbox} o SET status = 'delivered', attempts = o.attempts + 1, last_error = NULL,
+      lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL,
+      delivered_at = held.at, receipt_status = held.status_code, receipt_target_id = held.target_id,
+      receipt_latency_ms = held.latency_ms, receipt_answer = held.answer, receipt_worker = held.lease_worker, receipt_inline = true
+    FROM held WHERE o.id = held.id
+    RETURNING o.id`;
   const existing = `SELECT id FROM ${t.outbox} WHERE id = ANY($1::bigint[])`;
 
   /**

@@ -10,6 +10,15 @@ export const OUTBOX_COLUMNS = `id, record_seq AS "recordSeq", source, record_id 
 export const ATTEMPT_COLUMNS = `id, outbox_id AS "outboxId", at, outcome, status_code AS "statusCode", target_id AS "targetId",
   latency_ms AS "latencyMs", error, answer, worker`;
 
+/**
+ * A delivery held on its outbox row (schema step 4) as an attempt row: listed with the rows of attempts by
+ * withHeldDeliveries (src/ports/store-rows.ts). Select from the outbox, `AND receipt_inline`, ORDER BY HELD_ORDER.
+ */
+export const HELD_DELIVERY_COLUMNS = `NULL::bigint AS id, id AS "outboxId", delivered_at AS at, 'delivered' AS outcome, receipt_status AS "statusCode",
+  receipt_target_id AS "targetId", receipt_latency_ms AS "latencyMs", NULL::text AS error, receipt_answer AS answer, receipt_worker AS worker`;
+
+export const HELD_ORDER = 'delivered_at, id';
+
 export const DEAD_LETTER_COLUMNS = `id, outbox_id AS "outboxId", target, source, record_id AS "recordId", reason, code,
   status_code AS "statusCode", answer, at, status, resolved_at AS "resolvedAt", resolved_by AS "resolvedBy"`;
 

@@ -71,14 +71,23 @@ export function pgDeadLetters({ t, writer, read, open }: PgContext): DeadLetterO
     async requeueDelivered(filter) {
       open();
       const f = prepareRequeue(filter);
-      // The receipt columns stay until the target confirms again; attempts keeps every earlier answer.
+      // The receipt columns stay until the target confirms again; attempts keeps every earlier answer, so a
+      // delivery held on the row (schema step 4) is moved into attempts in the same statement.
       const where = new Where().add("status = 'delivered' AND delivered_at >= ?", f.from).add('delivered_at < ?', f.to);
       if (f.source !== null) where.add('source = ?', f.source);
       if (f.target !== null) where.add('target = ?', f.target);
       const sql = `
-        WITH requeued AS (
-          UPDATE ${t.outbox} SET status = 'pending', attempts = 0, replays = replays + 1, first_try_at = NULL, next_attempt_at = ${where.param(f.at)} ${where}
-          RETURNING 1
+        WITH picked AS (
+          SELECT id, delivered_at, receipt_status, receipt_target_id, receipt_latency_ms, receipt_answer, receipt_worker, receipt_inline
+          FROM ${t.outbox} ${where} FOR UPDATE
+        ), requeued AS (
+          UPDATE ${t.outbox} o SET status = 'pending', attempts = 0, replays = o.replays + 1, first_try_at = NULL, next_attempt_at = ${where.param(f.at)}, receipt_inline = false
+          FROM picked WHERE o.id = picked.id
+          RETURNING picked.*
+        ), kept AS (
+          INSERT INTO ${t.attempts} (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
+          SELECT id, delivered_at, 'delivered', receipt_status, receipt_target_id, receipt_latency_ms, NULL, receipt_answer, receipt_worker
+          FROM requeued WHERE receipt_inline ORDER BY id
         )
         SELECT count(*) AS n FROM requeued`;
       const [{ n }] = await writer.run((query) => query<{ n: number }>(sql, where.values));

@@ -24,6 +24,9 @@ export function pgInsight({ t, snapshot, open }: PgContext): InsightStore {
     FROM ${t.rejections} WHERE received_at ${window} GROUP BY 1, 2`;
   const attempts = `SELECT ${bucket('a.at')} AS b, o.target, a.outcome, count(*) AS n
     FROM ${t.attempts} a JOIN ${t.outbox} o ON o.id = a.outbox_id WHERE a.at ${window} GROUP BY 1, 2, 3`;
+  // Deliveries held on the outbox row (schema step 4) are attempts too.
+  const heldDeliveries = `SELECT ${bucket('delivered_at')} AS b, target, count(*) AS n
+    FROM ${t.outbox} WHERE status = 'delivered' AND delivered_at ${window} AND receipt_inline GROUP BY 1, 2`;
   const deadLetters = `SELECT ${bucket('at')} AS b, count(*) AS n FROM ${t.deadLetters} WHERE at ${window} GROUP BY 1`;
 
   async function searchTable(query: Query, f: PreparedSearch, rank: 0 | 1) {
@@ -72,6 +75,7 @@ export function pgInsight({ t, snapshot, open }: PgContext): InsightStore {
         for (const r of await query<{ b: number; verdict: StoredVerdict; n: number }>(records, params)) out.record(r.b, r.verdict, r.n);
         for (const r of await query<{ b: number; code: string | null; n: number }>(rejections, [...params, FIRST_CODE])) out.reject(r.b, r.code, r.n);
         for (const r of await query<{ b: number; target: string; outcome: AttemptOutcome; n: number }>(attempts, params)) out.attempt(r.b, r.target, r.outcome, r.n);
+        for (const r of await query<{ b: number; target: string; n: number }>(heldDeliveries, params)) out.attempt(r.b, r.target, 'delivered', r.n);
         for (const r of await query<{ b: number; n: number }>(deadLetters, params)) out.deadLetter(r.b, r.n);
         return out.series;
       });

@@ -169,6 +169,20 @@ CREATE INDEX dead_letters_outbox ON dead_letters (outbox_id);
 ALTER TABLE outbox ADD COLUMN first_try_at bigint;
 `,
   },
+  {
+    // A confirmed delivery is written on its outbox row instead of as a row of attempts (as in SQLite since
+    // its step 3): one UPDATE per delivered row, no INSERT. receipt_inline says the row holds its last
+    // attempt; readers list it with the attempts (store-rows.ts, withHeldDeliveries), and a replay moves it
+    // into attempts before the row is sent again. Deliveries written before this step stay in attempts.
+    // Constant defaults: no table rewrite.
+    version: 4,
+    sql: `
+ALTER TABLE outbox ADD COLUMN receipt_latency_ms double precision;
+ALTER TABLE outbox ADD COLUMN receipt_answer text;
+ALTER TABLE outbox ADD COLUMN receipt_worker text;
+ALTER TABLE outbox ADD COLUMN receipt_inline boolean NOT NULL DEFAULT false;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1].version;

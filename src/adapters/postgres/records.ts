@@ -1,9 +1,9 @@
 /** The record side of the PostgreSQL store; ingest itself is in ingest.ts. */
 import { prepareIngest, prepareRejection, prepareRejectionFilter, text, toPage } from '../../ports/store-input.js';
-import { toRecord, toRejection } from '../../ports/store-rows.js';
+import { toRecord, toRejection, withHeldDeliveries } from '../../ports/store-rows.js';
 import type { AttemptRow, OutboxRow, RecordRow, RejectionRow } from '../../ports/store-rows.js';
 import type { RecordStore } from '../../ports/store.js';
-import { OUTBOX_COLUMNS, RECORD_COLUMNS } from './columns.js';
+import { HELD_DELIVERY_COLUMNS, HELD_ORDER, OUTBOX_COLUMNS, RECORD_COLUMNS } from './columns.js';
 import type { PgContext } from './context.js';
 import { ingestKind } from './ingest.js';
 import { Where } from './sql.js';
@@ -20,6 +20,7 @@ export function pgRecords({ t, writer, read, snapshot, open }: PgContext): Recor
            a.latency_ms AS "latencyMs", a.error, a.answer, a.worker
     FROM ${t.attempts} a JOIN ${t.outbox} o ON o.id = a.outbox_id
     WHERE o.record_seq = $1 ORDER BY a.id`;
+  const heldOfRecord = `SELECT ${HELD_DELIVERY_COLUMNS} FROM ${t.outbox} WHERE record_seq = $1 AND receipt_inline ORDER BY ${HELD_ORDER}`;
 
   return {
     async ingest(items) {
@@ -61,7 +62,8 @@ export function pgRecords({ t, writer, read, snapshot, open }: PgContext): Recor
         if (!row) return undefined;
         const outbox = await query<OutboxRow>(outboxOfRecord, [row.seq], 'blh_record_outbox');
         const attempts = await query<AttemptRow>(attemptsOfRecord, [row.seq], 'blh_record_attempts');
-        return toRecord(row, outbox, attempts);
+        const held = await query<AttemptRow>(heldOfRecord, [row.seq], 'blh_record_held');
+        return toRecord(row, outbox, withHeldDeliveries(attempts, held));
       });
     },
   };

@@ -6,10 +6,10 @@
  * pending rows and skip locked ones.
  */
 import { emptyPruneResult, preparePrunableFilter, preparePrune, toOldestFirstPage } from '../../ports/retention-input.js';
-import { toDeadLetter, toRecord, toRejection } from '../../ports/store-rows.js';
+import { toDeadLetter, toRecord, toRejection, withHeldDeliveries } from '../../ports/store-rows.js';
 import type { AttemptRow, DeadLetterRow, OutboxRow, RecordRow, RejectionRow } from '../../ports/store-rows.js';
 import type { PrunableRecord, RetentionStore } from '../../ports/retention-store.js';
-import { ATTEMPT_COLUMNS, DEAD_LETTER_COLUMNS, OUTBOX_COLUMNS, RECORD_COLUMNS } from './columns.js';
+import { ATTEMPT_COLUMNS, DEAD_LETTER_COLUMNS, HELD_DELIVERY_COLUMNS, HELD_ORDER, OUTBOX_COLUMNS, RECORD_COLUMNS } from './columns.js';
 import type { PgContext } from './context.js';
 
 export function pgRetention({ t, writer, read, snapshot, open }: PgContext): RetentionStore {
@@ -21,6 +21,7 @@ export function pgRetention({ t, writer, read, snapshot, open }: PgContext): Ret
     ORDER BY r.received_at, r.seq LIMIT $5`;
   const outboxOf = `SELECT ${OUTBOX_COLUMNS} FROM ${t.outbox} WHERE record_seq = ANY($1::bigint[]) ORDER BY id`;
   const attemptsOf = `SELECT ${ATTEMPT_COLUMNS} FROM ${t.attempts} WHERE outbox_id = ANY($1::bigint[]) ORDER BY id`;
+  const heldOf = `SELECT ${HELD_DELIVERY_COLUMNS} FROM ${t.outbox} WHERE id = ANY($1::bigint[]) AND receipt_inline ORDER BY ${HELD_ORDER}`;
   const deadLettersOf = `SELECT ${DEAD_LETTER_COLUMNS} FROM ${t.deadLetters} WHERE outbox_id = ANY($1::bigint[]) ORDER BY id`;
   const rejections = `
     SELECT seq, source, record_id AS id, type, errors, ruleset_version AS "rulesetVersion", received_at AS "receivedAt", payload
@@ -35,6 +36,8 @@ export function pgRetention({ t, writer, read, snapshot, open }: PgContext): Ret
   const lockOutbox = `SELECT id, record_seq AS "recordSeq", status, delivered_at AS "deliveredAt" FROM ${t.outbox} WHERE record_seq = ANY($1::bigint[]) FOR UPDATE`;
   const counted = (sql: string) => `WITH gone AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM gone`;
   const deleteAttempts = counted(`DELETE FROM ${t.attempts} WHERE outbox_id = ANY($1::bigint[])`);
+  // Deliveries held on the outbox row (schema step 4) are attempts too, and go with the row.
+  const heldAttempts = `SELECT count(*)::int AS n FROM ${t.outbox} WHERE id = ANY($1::bigint[]) AND receipt_inline`;
   const deleteDeadLetters = counted(`DELETE FROM ${t.deadLetters} WHERE outbox_id = ANY($1::bigint[])`);
   const deleteOutbox = counted(`DELETE FROM ${t.outbox} WHERE id = ANY($1::bigint[])`);
   const deleteRecords = counted(`DELETE FROM ${t.records} WHERE seq = ANY($1::bigint[])`);
@@ -50,12 +53,13 @@ export function pgRetention({ t, writer, read, snapshot, open }: PgContext): Ret
         const outbox = await query<OutboxRow>(outboxOf, [records.map((r) => r.seq)], 'blh_prunable_outbox');
         const ids = outbox.map((o) => o.id);
         const attempts = await query<AttemptRow>(attemptsOf, [ids], 'blh_prunable_attempts');
+        const held = await query<AttemptRow>(heldOf, [ids], 'blh_prunable_held');
         const deadLetters = await query<DeadLetterRow>(deadLettersOf, [ids], 'blh_prunable_dead_letters');
         return records.map((row) => {
           const own = outbox.filter((o) => o.recordSeq === row.seq);
           const mine = new Set(own.map((o) => o.id));
           const record: PrunableRecord = {
-            ...toRecord(row, own, attempts.filter((a) => mine.has(a.outboxId))),
+            ...toRecord(row, own, withHeldDeliveries(attempts.filter((a) => mine.has(a.outboxId)), held.filter((a) => mine.has(a.outboxId)))),
             deadLetters: deadLetters.filter((d) => mine.has(d.outboxId)).map(toDeadLetter),
           };
           return { seq: row.seq, record };
@@ -87,7 +91,7 @@ export function pgRetention({ t, writer, read, snapshot, open }: PgContext): Ret
           result.kept += p.records.length - doomed.size;
           if (doomed.size > 0) {
             const ids = rows.filter((o) => doomed.has(o.recordSeq)).map((o) => o.id);
-            result.attempts = await n(deleteAttempts, [ids], 'blh_prune_attempts');
+            result.attempts = (await n(heldAttempts, [ids], 'blh_prune_held')) + (await n(deleteAttempts, [ids], 'blh_prune_attempts'));
             result.deadLetters = await n(deleteDeadLetters, [ids], 'blh_prune_dead_letters');
             result.outbox = await n(deleteOutbox, [ids], 'blh_prune_outbox');
             result.records = await n(deleteRecords, [[...doomed]], 'blh_prune_records');

@@ -1,9 +1,8 @@
 /**
- * The attempts of a record's outbox rows, oldest first: the rows of the attempts table (in the order they
- * were written) and the deliveries held on outbox rows since schema step 3 (see claim.ts). A delivery held
- * on a row is that row's last attempt; it is listed after every attempt of its own row and every other
- * attempt that is not later than it.
+ * The attempts of a record's outbox rows, oldest first: the rows of the attempts table and the deliveries
+ * held on outbox rows since schema step 3 (see claim.ts), merged by withHeldDeliveries.
  */
+import { withHeldDeliveries } from '../../ports/store-rows.js';
 import type { AttemptRow } from '../../ports/store-rows.js';
 import type { SqliteDatabase } from './driver.js';
 
@@ -18,24 +17,5 @@ export function recordAttempts(db: SqliteDatabase): (recordSeq: number) => Attem
            receipt_worker AS worker
     FROM outbox WHERE record_seq = ? AND receipt_inline = 1 ORDER BY delivered_at, id`);
 
-  return (recordSeq) => {
-    const attempts = logged.all(recordSeq) as AttemptRow[];
-    const deliveries = held.all(recordSeq) as AttemptRow[];
-    if (deliveries.length === 0) return attempts;
-    const out: AttemptRow[] = [];
-    let i = 0;
-    for (const d of deliveries) {
-      let lastOwn = -1;
-      for (let k = attempts.length - 1; k >= i; k--) {
-        if (attempts[k].outboxId === d.outboxId) {
-          lastOwn = k;
-          break;
-        }
-      }
-      while (i < attempts.length && (i <= lastOwn || attempts[i].at <= d.at)) out.push(attempts[i++]);
-      out.push(d);
-    }
-    while (i < attempts.length) out.push(attempts[i++]);
-    return out;
-  };
+  return (recordSeq) => withHeldDeliveries(logged.all(recordSeq) as AttemptRow[], held.all(recordSeq) as AttemptRow[]);
 }
