@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { createSqliteStore } from '../adapters/sqlite/index.ts';
 import type { SqliteStore, SqliteSynchronous } from '../adapters/sqlite/index.ts';
 import { createPostgresStore } from '../adapters/postgres/index.ts';
+import { loadDriver } from '../adapters/postgres/driver.ts';
 import type { PostgresStore } from '../adapters/postgres/index.ts';
 import { OptionsError } from '../errors.ts';
 import { StoreOpenError } from '../ports/errors.ts';
@@ -45,19 +46,45 @@ export function describeStore(spec: StoreSpec): string {
 }
 
 /**
- * Runs `work` with the SQLite database at --db and closes it after. A missing file is an error (there is
- * nothing to look at) unless `create` is set, for commands that may be the first to touch the database.
+ * Runs `work` with the store that --store (a postgres:// URL or a SQLite file) or else --db names, and closes
+ * it after. A missing SQLite file, or a PostgreSQL schema that holds no bilhetagem tables, is an error (there
+ * is nothing to look at, and a typo would otherwise create an empty store) unless `create` is set, for
+ * commands that may be the first to touch the store.
  */
-export async function withStore(ctx: Pick<CliContext, 'cwd'>, db: string, create: boolean, work: (store: SqliteStore) => Promise<void>): Promise<void> {
-  const filename = resolve(ctx.cwd, db);
-  if (!existsSync(filename)) {
-    if (!create) throw new StoreOpenError(filename, new Error('no such file (start the server once, or pass --db)'));
-    mkdirSync(dirname(filename), { recursive: true });
+export async function withStore(
+  ctx: Pick<CliContext, 'cwd'>,
+  o: { db: string; store?: string | undefined },
+  create: boolean,
+  work: (store: SqliteStore | PostgresStore) => Promise<void>,
+): Promise<void> {
+  const spec = storeSpec(ctx, o);
+  if (spec.kind === 'sqlite' && !existsSync(spec.filename)) {
+    if (!create) throw new StoreOpenError(spec.filename, new Error('no such file (start the server once, or pass --db or --store)'));
+    mkdirSync(dirname(spec.filename), { recursive: true });
   }
-  const store = createSqliteStore({ filename });
+  if (spec.kind === 'postgres' && !create && !(await postgresSchemaExists(spec))) {
+    throw new StoreOpenError(describeStore(spec), new Error('no bilhetagem tables in that schema (start the server on it once, or check ?schema=)'));
+  }
+  const store = await openStore(spec, 'FULL');
   try {
     await work(store);
   } finally {
     await store.close();
+  }
+}
+
+/** Whether the schema holds bilhetagem's tables; true when that cannot be told (opening the store then says why). */
+async function postgresSchemaExists(spec: Extract<StoreSpec, { kind: 'postgres' }>): Promise<boolean> {
+  const pg = await loadDriver();
+  const client = new pg.Client({ connectionString: spec.connectionString });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const result = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`"${spec.schema ?? 'bilhetagem'}".schema_version`]);
+    return result.rows[0]?.found !== false;
+  } catch {
+    return true;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }

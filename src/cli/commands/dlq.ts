@@ -1,5 +1,5 @@
 /**
- * `bilhetagem dlq list|show|retry|discard`: the dead letters in the --db database. A retry puts the row back
+ * `bilhetagem dlq list|show|retry|discard`: the dead letters in the --db database (or the --store one). A retry puts the row back
  * in the outbox (the dead letter stays, marked retried) and a running forwarder sends it again; nothing is
  * deleted, and nothing counts as delivered until the target confirms.
  */
@@ -15,7 +15,7 @@ import { withStore } from '../store.ts';
 import { markFailed } from '../context.ts';
 import { inline, plural, printJson, println, table } from '../output.ts';
 
-const OPTIONS = ['db', 'format'] as const;
+const OPTIONS = ['db', 'store', 'format'] as const;
 
 interface FilterFlags {
   target?: string;
@@ -55,7 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
   list.action(async (flags: FilterFlags & { status: DeadLetterStatus; limit: number; cursor?: string }) => {
     const o = resolveOptions(list, OPTIONS, ctx.env, ctx.cwd);
     const filter = filterOf(flags);
-    await withStore(ctx, o.db, false, async (store) => {
+    await withStore(ctx, o, false, async (store) => {
       const page = await store.listDeadLetters({ ...filter, status: flags.status, limit: flags.limit, ...(flags.cursor ? { cursor: flags.cursor } : {}) });
       if (o.format === 'json') return printJson(ctx.stdout, page);
       if (page.items.length === 0) return println(ctx.stdout, `no ${flags.status} dead letters${Object.keys(filter).length ? ' matching the filters' : ''}`);
@@ -74,7 +74,7 @@ export function register(program: Command, ctx: CliContext): void {
   addOptions(show, OPTIONS);
   show.action(async (id: string) => {
     const o = resolveOptions(show, OPTIONS, ctx.env, ctx.cwd);
-    await withStore(ctx, o.db, false, async (store) => {
+    await withStore(ctx, o, false, async (store) => {
       const v = await showDeadLetter(store, id);
       if (o.format === 'json') return printJson(ctx.stdout, v);
       const d = v.deadLetter;
@@ -117,7 +117,7 @@ export function register(program: Command, ctx: CliContext): void {
       const o = resolveOptions(cmd, OPTIONS, ctx.env, ctx.cwd);
       const selection: DeadLetterSelection = ids.length > 0 ? { ids } : { filter: filterOf(flags), all: flags.all === true };
       const by = flags.by ?? actor();
-      await withStore(ctx, o.db, false, async (store) => {
+      await withStore(ctx, o, false, async (store) => {
         const out = await resolveDeadLetters(store, action, selection, { at: new Date(), by });
         if (out.resolved.length > 0) {
           await store.appendAudit({ actor: by, action: `dead-letter.${action}`, after: { selection, ids: out.resolved.map((d: DeadLetter) => d.id) }, at: new Date() });

@@ -13,10 +13,10 @@ import type { CliContext } from '../context.ts';
 import { withStore } from '../store.ts';
 import { println, printJson, table } from '../output.ts';
 
-const OPTIONS = ['db', 'format'] as const;
+const OPTIONS = ['db', 'store', 'format'] as const;
 
 export function register(program: Command, ctx: CliContext): void {
-  const keys = program.command('keys').description("manage the server's API keys (in the --db database)");
+  const keys = program.command('keys').description("manage the server's API keys (in the --db database, or the --store one)");
 
   const create = keys
     .command('create')
@@ -32,7 +32,7 @@ export function register(program: Command, ctx: CliContext): void {
     const sources = [...new Set([...flags.source, ...(flags.allSources ? [ALL_SOURCES] : []), ...(flags.admin ? [ADMIN_SCOPE] : [])])];
     if (sources.length === 0) throw new OptionsError('say what the key may do: --source <product> (repeatable), --all-sources or --admin', { option: 'source' });
     const name = flags.name ?? sources.join(',');
-    await withStore(ctx, o.db, true, async (store) => {
+    await withStore(ctx, o, true, async (store) => {
       const { key, info } = await issueApiKey(store, { name, sources });
       await store.appendAudit({ actor: actor(), action: 'key.create', target: info.prefix, after: { name, sources }, at: new Date() });
       if (o.format === 'json') printJson(ctx.stdout, { key, id: info.id, prefix: info.prefix, name: info.name, sources: info.sources, createdAt: info.createdAt });
@@ -47,7 +47,7 @@ export function register(program: Command, ctx: CliContext): void {
   addOptions(list, OPTIONS);
   list.action(async () => {
     const o = resolveOptions(list, OPTIONS, ctx.env, ctx.cwd);
-    await withStore(ctx, o.db, false, async (store) => {
+    await withStore(ctx, o, false, async (store) => {
       const all = await store.listApiKeys();
       if (o.format === 'json') return printJson(ctx.stdout, all);
       if (all.length === 0) return println(ctx.stdout, 'no API keys');
@@ -61,7 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
   addOptions(revoke, OPTIONS);
   revoke.action(async (which: string) => {
     const o = resolveOptions(revoke, OPTIONS, ctx.env, ctx.cwd);
-    await withStore(ctx, o.db, false, async (store) => {
+    await withStore(ctx, o, false, async (store) => {
       // A whole key pasted by mistake is matched by its prefix; the secret is never printed back.
       const wanted = which.split('.')[0];
       const key = (await store.listApiKeys()).find((k) => k.id === wanted || k.prefix === wanted);

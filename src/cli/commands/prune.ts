@@ -1,22 +1,21 @@
 /**
  * `bilhetagem prune --older-than 90d`: archives delivered records and old rejections to one compressed
- * NDJSON file per day (with manifest.json) and then removes them from the SQLite store, each day only
- * after its file is on disk. Pending and dead-lettered records are never removed. The server can do the same on a
+ * NDJSON file per day (with manifest.json) and then removes them from the store (the SQLite file, or the
+ * PostgreSQL schema --store names), each day only after its file is on disk. Pending and dead-lettered records are never removed. The server can do the same on a
  * schedule; this is for a cron job or a first clean-up.
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { createSqliteStore } from '../../adapters/sqlite/index.ts';
-import { StoreOpenError } from '../../ports/errors.ts';
+import { OptionsError } from '../../errors.ts';
 import { defaultArchiveDir, pruneStore } from '../../ops/prune.ts';
 import { vacuumSqlite } from '../../ops/vacuum.ts';
 import { addOptions, resolveOptions } from '../config.ts';
 import type { CliContext } from '../context.ts';
 import { num, plural, println, printJson, table } from '../output.ts';
+import { storeSpec, withStore } from '../store.ts';
 
-const OPTIONS = ['db', 'format'] as const;
+const OPTIONS = ['db', 'store', 'format'] as const;
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -25,7 +24,7 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(new Option('--older-than <age>', 'records older than this go, by whole UTC days: 90d, 12w, 36h').env('BILHETAGEM_RETENTION').makeOptionMandatory())
     .addOption(new Option('--archive <dir>', 'where the day files and manifest.json go (default: archive/ beside --db)').env('BILHETAGEM_ARCHIVE'))
     .option('--dry-run', 'count what would go; write and remove nothing')
-    .option('--vacuum', 'afterwards, shrink the file to its new size (holds the write lock while it runs: use at a quiet time)');
+    .option('--vacuum', 'afterwards, shrink the SQLite file to its new size (holds the write lock while it runs: use at a quiet time)');
   addOptions(cmd, OPTIONS);
   cmd.addHelpText(
     'after',
@@ -41,17 +40,17 @@ Example:
   );
   cmd.action(async (flags: { olderThan: string; archive?: string; dryRun?: boolean; vacuum?: boolean }) => {
     const o = resolveOptions(cmd, OPTIONS, ctx.env, ctx.cwd);
-    const filename = resolve(ctx.cwd, o.db);
-    if (!existsSync(filename)) throw new StoreOpenError(filename, new Error('no such file (start the server once, or pass --db)'));
-    const archiveDir = flags.archive ? resolve(ctx.cwd, flags.archive) : defaultArchiveDir(filename);
-    const store = createSqliteStore({ filename });
-    let summary;
-    try {
-      summary = await pruneStore({ store, archiveDir, olderThan: flags.olderThan, now: new Date(), dryRun: flags.dryRun ?? false });
-    } finally {
-      await store.close();
+    const spec = storeSpec(ctx, o);
+    if (flags.vacuum && spec.kind === 'postgres') {
+      throw new OptionsError('--vacuum shrinks a SQLite file; PostgreSQL reclaims the space of removed rows with (auto)vacuum', { option: 'vacuum' });
     }
-    const vacuum = flags.vacuum && !flags.dryRun ? vacuumSqlite(filename) : undefined;
+    // For PostgreSQL, --db still places the default archive folder, as for `serve --retention`.
+    const archiveDir = flags.archive ? resolve(ctx.cwd, flags.archive) : defaultArchiveDir(spec.kind === 'sqlite' ? spec.filename : resolve(ctx.cwd, o.db));
+    let summary!: Awaited<ReturnType<typeof pruneStore>>;
+    await withStore(ctx, o, false, async (store) => {
+      summary = await pruneStore({ store, archiveDir, olderThan: flags.olderThan, now: new Date(), dryRun: flags.dryRun ?? false });
+    });
+    const vacuum = flags.vacuum && !flags.dryRun && spec.kind === 'sqlite' ? vacuumSqlite(spec.filename) : undefined;
     if (o.format === 'json') return printJson(ctx.stdout, { ...summary, archiveDir, ...(vacuum ? { vacuum } : {}) });
     const verb = summary.dryRun ? 'would remove' : 'removed';
     println(ctx.stdout, `cutoff ${summary.cutoff.toISOString()}: ${verb} ${plural(summary.records, 'record')} and ${plural(summary.rejections, 'rejection')} from ${plural(summary.days.length, 'day')}`);

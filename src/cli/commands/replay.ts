@@ -12,7 +12,7 @@ import { plural, printJson, println } from '../output.ts';
 import { actor } from './dlq.ts';
 import { withStore } from '../store.ts';
 
-const OPTIONS = ['db', 'format'] as const;
+const OPTIONS = ['db', 'store', 'format'] as const;
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -26,7 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
   cmd.addHelpText('after', '\nExample:\n  $ bilhetagem replay --from 2026-11-24T00:00:00Z --to 2026-11-25T00:00:00Z --target lago');
   cmd.action(async (flags: { from: string; to: string; source?: string; target?: string }) => {
     const o = resolveOptions(cmd, OPTIONS, ctx.env, ctx.cwd);
-    await withStore(ctx, o.db, false, async (store) => {
+    await withStore(ctx, o, false, async (store) => {
       const at = new Date();
       const requeued = await replayDelivered(store, flags, at);
       await store.appendAudit({ actor: actor(), action: 'replay', ...(flags.target ? { target: flags.target } : {}), after: { ...flags, requeued }, at });

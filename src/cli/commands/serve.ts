@@ -111,7 +111,7 @@ export async function startServer(ctx: CliContext, o: ServeOptions, extras: Serv
   let grpc: GrpcServerHandle | undefined;
   try {
     const first = await bootstrap(store);
-    if (first) printCredentials(ctx, first);
+    if (first) printCredentials(ctx, first, spec.kind === 'postgres' ? ' --store <the same --store URL>' : ` --db ${o.db}`);
     if (o.queue) {
       // Many servers: each hands its outbox to RabbitMQ; `worker --queue` processes deliver (no forwarder here).
       const handoverMs = o.handoverMs ?? 300_000;
@@ -237,13 +237,14 @@ export async function startServer(ctx: CliContext, o: ServeOptions, extras: Serv
   return { app, store, port, stop, closed };
 }
 
-function printCredentials(ctx: CliContext, first: BootstrapResult): void {
+/** `where`: the option that names this store, for the `keys create` hint. */
+function printCredentials(ctx: CliContext, first: BootstrapResult, where: string): void {
   const lines = [
     'First start: created an admin account and a demo API key. They are shown this once and stored only as hashes.',
     `  admin account:  ${first.admin.username} / ${first.admin.password}`,
     `  demo API key:   ${first.demoKey.key}`,
     `                  (sources: ${first.demoKey.sources.join(', ')})`,
-    'Make more keys with: bilhetagem keys create --source <product> --name <name>',
+    `Make more keys with: bilhetagem keys create --source <product> --name <name>${where}`,
   ];
   ctx.stderr.write(`\n${lines.join('\n')}\n\n`);
 }

@@ -15,10 +15,10 @@ import { withStore } from '../store.ts';
 import { println, printJson, table } from '../output.ts';
 import { readText } from '../shared.ts';
 
-const OPTIONS = ['db', 'format'] as const;
+const OPTIONS = ['db', 'store', 'format'] as const;
 
 export function register(program: Command, ctx: CliContext): void {
-  const users = program.command('users').description('manage the admin panel accounts (in the --db database)');
+  const users = program.command('users').description('manage the admin panel accounts (in the --db database, or the --store one)');
   users.addHelpText('after', `\nRoles: admin (everything), operator (dead letters, replays, ruleset activation), viewer (read only).`);
 
   const add = users
@@ -32,7 +32,7 @@ export function register(program: Command, ctx: CliContext): void {
   add.action(async (username: string, flags: { role: string; passwordStdin?: boolean }) => {
     const o = resolveOptions(add, OPTIONS, ctx.env, ctx.cwd);
     const password = flags.passwordStdin ? await passwordFromStdin(ctx) : undefined;
-    await withStore(ctx, o.db, true, async (store) => {
+    await withStore(ctx, o, true, async (store) => {
       const out = await createAccount(store, { username, role: flags.role, ...(password === undefined ? {} : { password }) }, change());
       if (o.format === 'json') return printJson(ctx.stdout, { ...out.account, ...(out.password ? { password: out.password } : {}) });
       if (out.password) println(ctx.stdout, out.password);
@@ -44,7 +44,7 @@ export function register(program: Command, ctx: CliContext): void {
   addOptions(list, OPTIONS);
   list.action(async () => {
     const o = resolveOptions(list, OPTIONS, ctx.env, ctx.cwd);
-    await withStore(ctx, o.db, false, async (store) => {
+    await withStore(ctx, o, false, async (store) => {
       const all = await store.listAccounts();
       if (o.format === 'json') return printJson(ctx.stdout, all);
       if (all.length === 0) return println(ctx.stdout, 'no accounts');
@@ -58,7 +58,7 @@ export function register(program: Command, ctx: CliContext): void {
   addOptions(remove, OPTIONS);
   remove.action(async (username: string) => {
     const o = resolveOptions(remove, OPTIONS, ctx.env, ctx.cwd);
-    await withStore(ctx, o.db, false, async (store) => {
+    await withStore(ctx, o, false, async (store) => {
       await removeAccount(store, username, change());
       if (o.format === 'json') printJson(ctx.stdout, { removed: username });
       else println(ctx.stdout, `removed ${username}`);
@@ -69,7 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
   addOptions(role, OPTIONS);
   role.action(async (username: string, newRole: string) => {
     const o = resolveOptions(role, OPTIONS, ctx.env, ctx.cwd);
-    await withStore(ctx, o.db, false, async (store) => {
+    await withStore(ctx, o, false, async (store) => {
       const account = await setRole(store, username, newRole, change());
       if (o.format === 'json') printJson(ctx.stdout, account);
       else println(ctx.stdout, `${account.username} is now ${account.role}`);
@@ -85,7 +85,7 @@ export function register(program: Command, ctx: CliContext): void {
   reset.action(async (username: string, flags: { passwordStdin?: boolean }) => {
     const o = resolveOptions(reset, OPTIONS, ctx.env, ctx.cwd);
     const password = flags.passwordStdin ? await passwordFromStdin(ctx) : undefined;
-    await withStore(ctx, o.db, false, async (store) => {
+    await withStore(ctx, o, false, async (store) => {
       const out = await resetPassword(store, username, change(), password);
       if (o.format === 'json') return printJson(ctx.stdout, { ...out.account, ...(password === undefined ? { password: out.password } : {}) });
       if (password === undefined) println(ctx.stdout, out.password);
