@@ -33,6 +33,7 @@ import type { DeadLetterRow } from '../../ports/store-rows.js';
 import type { AckResult, AttemptOutcome, ClaimedDelivery, LeaseRef, OutboxStore } from '../../ports/store.js';
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
+import { addCountStatement, Tally } from './counts.js';
 
 /** A claimed row as the claim's SELECT returns it (raw mode): id, source, record_id, body, attempts, replays, created_at, next_attempt_at, lease_token, first_try_at. */
 type ClaimedTuple = [number, string, string, string, number, number, number, number, string | null, number | null];
@@ -138,7 +139,8 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       delivered_at = ?, receipt_status = ?, receipt_target_id = ?, receipt_latency_ms = ?, receipt_answer = ?,
       receipt_worker = lease_worker, receipt_inline = 1,
       lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL
-    WHERE id = ? AND status = 'pending' AND lease_token = ?`);
+    WHERE id = ? AND status = 'pending' AND lease_token = ?
+    RETURNING target`);
   // A counted failure starts the row's run of tries if none is running (first_try_at, for max age).
   const retry = db.prepare(`
     UPDATE outbox SET attempts = attempts + @counted, last_error = @error, next_attempt_at = @nextAttemptAt,
@@ -153,6 +155,8 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     INSERT INTO dead_letters (outbox_id, target, source, record_id, reason, code, status_code, answer, at)
     SELECT id, target, source, record_id, @reason, @code, @statusCode, @answer, @at FROM outbox WHERE id = @id
     RETURNING ${DEAD_LETTER_COLUMNS}`);
+
+  const addCount = addCountStatement(db);
 
   const holds = new Map<string, Hold>();
   /** When this store last wrote a target's in-flight count (Date.now()): at most once a second, not once per ack batch. */
@@ -268,16 +272,20 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
     return rowLease.get(id) === undefined ? new StoreNotFoundError('outbox row', ref.id) : new LeaseLostError(ref.id);
   }
 
-  /** Inside the writer's transaction: acks one row, or answers why not, having written nothing. */
-  function ackOne(ref: LeaseRef, r: PreparedReceipt, cache: Map<string, boolean>): AckResult {
+  /** Inside the writer's transaction: acks one row (its delivery tallied), or answers why not, having written nothing. */
+  function ackOne(ref: LeaseRef, r: PreparedReceipt, cache: Map<string, boolean>, tally: Tally): AckResult {
     const id = rowNumber(ref.id);
     if (id === null) return new StoreNotFoundError('outbox row', ref.id);
     const lease = memoryLease(ref, id, cache);
     if (lease !== undefined) {
       // The common case, one statement: this store's own lease.
-      return delivered.run(r.at, r.statusCode, r.targetId, r.latencyMs, r.answer, lease.worker, id).changes === 0 ? refusal(ref, id) : null;
+      if (delivered.run(r.at, r.statusCode, r.targetId, r.latencyMs, r.answer, lease.worker, id).changes === 0) return refusal(ref, id);
+      tally.move(lease.target, 'pending', 'delivered');
+      return null;
     }
-    if (deliveredOnRow.run(r.at, r.statusCode, r.targetId, r.latencyMs, r.answer, id, ref.leaseToken).changes === 0) return refusal(ref, id);
+    const row = deliveredOnRow.get(r.at, r.statusCode, r.targetId, r.latencyMs, r.answer, id, ref.leaseToken) as { target: string } | undefined;
+    if (row === undefined) return refusal(ref, id);
+    tally.move(row.target, 'pending', 'delivered');
     return null;
   }
 
@@ -395,7 +403,12 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       open();
       const lease = prepareLease(ref);
       const r = prepareReceipt(receipt);
-      const error = await writer.run(() => ackOne(lease, r, new Map()));
+      const error = await writer.run(() => {
+        const tally = new Tally();
+        const result = ackOne(lease, r, new Map(), tally);
+        tally.write(addCount);
+        return result;
+      });
       if (error) throw error;
       settled(lease);
     },
@@ -409,7 +422,9 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       // at most once a second (one page less to write per batch).
       const results = await writer.run(() => {
         const cache = new Map<string, boolean>();
-        const out = prepared.map((a) => ackOne(a.lease, a.receipt, cache));
+        const tally = new Tally();
+        const out = prepared.map((a) => ackOne(a.lease, a.receipt, cache, tally));
+        tally.write(addCount);
         const wall = Date.now();
         for (const [target, held] of cache) {
           if (!held || wall - (noted.get(target) ?? -Infinity) < IN_FLIGHT_NOTE_MS) continue;
@@ -446,7 +461,9 @@ export function sqliteClaims({ db, writer, open }: SqliteContext): SqliteClaims 
       const row = await writer.run(() => {
         const id = attempt(lease, 'dead', r, { error: r.reason });
         dead.run({ id, reason: r.reason });
-        return insertDeadLetter.get({ id, reason: r.reason, code: r.code, statusCode: r.statusCode, answer: r.answer, at: r.at }) as DeadLetterRow;
+        const letter = insertDeadLetter.get({ id, reason: r.reason, code: r.code, statusCode: r.statusCode, answer: r.answer, at: r.at }) as DeadLetterRow;
+        new Tally().move(letter.target, 'pending', 'dead').write(addCount);
+        return letter;
       });
       settled(lease);
       return toDeadLetter(row);

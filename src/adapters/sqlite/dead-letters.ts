@@ -7,6 +7,7 @@ import type { DeadLetterRow } from '../../ports/store-rows.js';
 import type { DeadLetterStatus, OutboxStore } from '../../ports/store.js';
 import { DEAD_LETTER_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
+import { addCountStatement, Tally } from './counts.js';
 
 type DeadLetterOps = Pick<OutboxStore, 'listDeadLetters' | 'retryDeadLetter' | 'discardDeadLetter' | 'requeueDelivered'>;
 
@@ -19,13 +20,16 @@ export function sqliteDeadLetters({ db, writer, cached, open }: SqliteContext): 
   const revive = db.prepare(`
     UPDATE outbox SET status = 'pending', attempts = 0, first_try_at = NULL, next_attempt_at = @at WHERE id = @outboxId AND status = 'dead'`);
   const discard = db.prepare(`UPDATE outbox SET status = 'discarded' WHERE id = @outboxId AND status = 'dead'`);
+  const addCount = addCountStatement(db);
 
   function decide(id: string, status: DeadLetterStatus, at: number, by: string | null): DeadLetterRow {
     const n = rowNumber(id);
     const row = n === null ? undefined : (byId.get(n) as DeadLetterRow | undefined);
     if (n === null || !row) throw new StoreNotFoundError('dead letter', id);
     if (row.status !== 'dead') throw new StoreStateError(`Dead letter "${id}" is already ${row.status}`, { id, status: row.status });
-    (status === 'retried' ? revive : discard).run({ outboxId: row.outboxId, at });
+    if ((status === 'retried' ? revive : discard).run({ outboxId: row.outboxId, at }).changes > 0) {
+      new Tally().move(row.target, 'dead', status === 'retried' ? 'pending' : 'discarded').write(addCount);
+    }
     return resolve.get({ id: n, status, at, by }) as DeadLetterRow;
   }
 
@@ -72,9 +76,14 @@ export function sqliteDeadLetters({ db, writer, cached, open }: SqliteContext): 
         SELECT id, delivered_at, 'delivered', receipt_status, receipt_target_id, receipt_latency_ms, NULL, receipt_answer, receipt_worker
         FROM outbox WHERE ${where.join(' AND ')} AND receipt_inline = 1 ORDER BY id`;
       const sql = `UPDATE outbox SET status = 'pending', attempts = 0, replays = replays + 1, first_try_at = NULL, next_attempt_at = @at, receipt_inline = 0 WHERE ${where.join(' AND ')}`;
+      const perTarget = `SELECT target, count(*) AS n FROM outbox WHERE ${where.join(' AND ')} GROUP BY target`;
       return writer.run(() => {
+        const tally = new Tally();
+        for (const r of cached(perTarget).all(f) as { target: string; n: number }[]) tally.move(r.target, 'delivered', 'pending', r.n);
         cached(keep).run(f);
-        return cached(sql).run(f).changes;
+        const changes = cached(sql).run(f).changes;
+        tally.write(addCount);
+        return changes;
       });
     },
   };

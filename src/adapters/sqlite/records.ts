@@ -9,6 +9,7 @@ import { compileIngestLoop, INGEST, REJECTION } from './writer-thread.js';
 import type { ExistingRow, ThreadJob } from './writer-thread.js';
 import { recordAttempts } from './attempt-rows.js';
 import { OUTBOX_COLUMNS } from './columns.js';
+import { ADD_COUNT } from './counts.js';
 
 /** The record writes, with positional parameters: the main connection and the writer thread prepare the same text. */
 export const RECORD_WRITES = {
@@ -25,6 +26,7 @@ export const RECORD_WRITES = {
   insertRejection: `
     INSERT INTO rejections (source, record_id, type, errors, ruleset_version, received_at, payload)
     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  addCount: ADD_COUNT,
 };
 
 /** An ingest call as a writer-thread job (see ThreadJob), which ingestNow below reads too. */
@@ -63,6 +65,7 @@ export function sqliteRecords({ db, writer, thread, cached, open }: SqliteContex
   const existingRecord = db.prepare(RECORD_WRITES.existingRecord).raw();
   const insertOutbox = db.prepare(RECORD_WRITES.insertOutbox);
   const insertRejection = db.prepare(RECORD_WRITES.insertRejection);
+  const addCount = db.prepare(RECORD_WRITES.addCount);
   const recordById = db.prepare(`
     SELECT seq, source, id, type, subject, payload, payload_hash AS payloadHash, verdict, code, message,
            ruleset_version AS rulesetVersion, received_at AS receivedAt
@@ -71,7 +74,7 @@ export function sqliteRecords({ db, writer, thread, cached, open }: SqliteContex
   const attemptsOfRecord = recordAttempts(db);
 
   // What the writer thread runs (writer-thread.ts), for a store without one (in memory): the same code.
-  const ingestNow = compileIngestLoop(insertRecord, existingRecord, insertOutbox);
+  const ingestNow = compileIngestLoop(insertRecord, existingRecord, insertOutbox, addCount);
 
   // One snapshot for the record, its rows and their attempts, even if another process writes meanwhile.
   const readRecord = db.transaction((source: string, id: string) => {
@@ -95,7 +98,12 @@ export function sqliteRecords({ db, writer, thread, cached, open }: SqliteContex
       const r = prepareRejection(entry);
       const row = [r.source, r.id, r.type, r.errors, r.rulesetVersion, r.receivedAt, r.payload];
       if (thread) await thread.run([REJECTION, ...row]);
-      else await writer.run(() => insertRejection.run(row));
+      else {
+        await writer.run(() => {
+          insertRejection.run(row);
+          addCount.run('rejections', '', '', 1);
+        });
+      }
     },
 
     async listRejections(filter) {

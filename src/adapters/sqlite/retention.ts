@@ -10,6 +10,7 @@ import type { PrunableRecord, RetentionStore } from '../../ports/retention-store
 import { recordAttempts } from './attempt-rows.js';
 import { DEAD_LETTER_COLUMNS, OUTBOX_COLUMNS } from './columns.js';
 import type { SqliteContext } from './context.js';
+import { addCountStatement, Tally } from './counts.js';
 
 export function sqliteRetention({ db, writer, open }: SqliteContext): RetentionStore {
   // A record is prunable when no row of it is still owed (pending), waiting for an operator (dead,
@@ -31,7 +32,10 @@ export function sqliteRetention({ db, writer, open }: SqliteContext): RetentionS
     WHERE received_at >= @from AND received_at < @to AND (received_at, seq) > (@afterAt, @afterSeq)
     ORDER BY received_at, seq LIMIT @limit`);
 
-  const recordByKey = db.prepare('SELECT seq, received_at AS receivedAt FROM records WHERE source = ? AND id = ?');
+  const recordByKey = db.prepare('SELECT seq, received_at AS receivedAt, verdict FROM records WHERE source = ? AND id = ?');
+  // What a prune removes is taken off the counts stats() reads (counts.ts).
+  const rowsByStatus = db.prepare('SELECT target, status, count(*) AS n FROM outbox WHERE record_seq = ? GROUP BY target, status');
+  const addCount = addCountStatement(db);
   const unsettled = db.prepare("SELECT count(*) FROM outbox WHERE record_seq = ? AND (status <> 'delivered' OR delivered_at >= ?)").pluck();
   const deleteAttempts = db.prepare('DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE record_seq = ?)');
   // Deliveries held on the outbox row (schema step 3) are attempts too, and go with the row.
@@ -72,23 +76,29 @@ export function sqliteRetention({ db, writer, open }: SqliteContext): RetentionS
       const p = preparePrune(request);
       return writer.run(() => {
         const result = emptyPruneResult();
+        const tally = new Tally();
         result.kept = p.unknown;
         for (const key of p.records) {
-          const record = recordByKey.get(key.source, key.id) as { seq: number; receivedAt: number } | undefined;
+          const record = recordByKey.get(key.source, key.id) as { seq: number; receivedAt: number; verdict: string } | undefined;
           if (!record || record.receivedAt >= p.before || (unsettled.get(record.seq, p.before) as number) > 0) {
             result.kept += 1;
             continue;
           }
           result.attempts += deleteAttempts.run(record.seq).changes + (inlineAttempts.get(record.seq) as number);
           result.deadLetters += deleteDeadLetters.run(record.seq).changes;
+          for (const r of rowsByStatus.all(record.seq) as { target: string; status: string; n: number }[]) tally.remove(r.target, r.status, r.n);
           result.outbox += deleteOutbox.run(record.seq).changes;
-          result.records += deleteRecord.run(record.seq).changes;
+          const removed = deleteRecord.run(record.seq).changes;
+          result.records += removed;
+          tally.add('records', record.verdict, '', -removed);
         }
         for (const seq of p.rejections) {
           const removed = deleteRejection.run(seq, p.before).changes;
           result.rejections += removed;
+          tally.add('rejections', '', '', -removed);
           if (removed === 0) result.kept += 1;
         }
+        tally.write(addCount);
         return result;
       });
     },

@@ -1,7 +1,8 @@
 /**
- * Counts for metrics. Counting delivered rows and records scans their tables (a covering index at
- * best), which is fine at a scrape every few seconds up to millions of rows; beyond that, keep counters.
- * Pending rows are read through the partial claim index.
+ * Counts for metrics, without scanning whole tables: records by verdict, rejections and outbox rows by target
+ * and status are kept as counts by the writes (counts.ts, schema step 6); pending rows are counted, with how
+ * many are leased and the oldest, through the partial claim index — work in proportion to the queue, not to
+ * the history the file keeps. Open dead letters are counted through their status index.
  */
 import { millis } from '../../ports/store-input.js';
 import { emptyStats, emptyTargetStats, withAges } from '../../ports/store-stats.js';
@@ -14,27 +15,29 @@ import type { SqliteContext } from './context.js';
  * are counted from its lock row, as of its last write.
  */
 export function sqliteStats({ db, open }: SqliteContext, claims: Pick<SqliteClaims, 'holder' | 'leasedInMemory'>): Pick<OutboxStore, 'stats'> {
-  const verdicts = db.prepare('SELECT verdict, count(*) AS n FROM records GROUP BY verdict');
-  const rejections = db.prepare('SELECT count(*) FROM rejections').pluck();
+  const counts = db.prepare("SELECT kind, a, b, n FROM stat_counts WHERE n <> 0");
   const openDeadLetters = db.prepare("SELECT count(*) FROM dead_letters WHERE status = 'dead'").pluck();
-  const byStatus = db.prepare('SELECT target, status, count(*) AS n FROM outbox GROUP BY target, status');
   const pending = db.prepare(`
-    SELECT target, sum(lease_expires_at > @now) AS leased, min(created_at) AS oldest
+    SELECT target, count(*) AS n, sum(lease_expires_at > @now) AS leased, min(created_at) AS oldest
     FROM outbox WHERE status = 'pending' GROUP BY target`);
 
   const otherHolders = db.prepare('SELECT target, in_flight AS n FROM target_locks WHERE expires_at > @now AND holder <> @self');
 
   const read = db.transaction((now: number) => {
     const stats = emptyStats();
-    for (const r of verdicts.all() as { verdict: StoredVerdict; n: number }[]) stats.records[r.verdict] = r.n;
-    stats.records.rejected = rejections.get() as number;
-    stats.openDeadLetters = openDeadLetters.get() as number;
-    for (const r of byStatus.all() as { target: string; status: DeliveryStatus; n: number }[]) {
-      (stats.targets[r.target] ??= emptyTargetStats())[r.status] = r.n;
-      stats.deliveries[r.status] += r.n;
+    for (const r of counts.all() as { kind: string; a: string; b: string; n: number }[]) {
+      if (r.kind === 'records') stats.records[r.a as StoredVerdict] = r.n;
+      else if (r.kind === 'rejections') stats.records.rejected = r.n;
+      else if (r.kind === 'outbox') {
+        (stats.targets[r.a] ??= emptyTargetStats())[r.b as DeliveryStatus] = r.n;
+        stats.deliveries[r.b as DeliveryStatus] += r.n;
+      }
     }
-    for (const r of pending.all({ now }) as { target: string; leased: number | null; oldest: number }[]) {
-      const t = stats.targets[r.target];
+    stats.openDeadLetters = openDeadLetters.get() as number;
+    for (const r of pending.all({ now }) as { target: string; n: number; leased: number | null; oldest: number }[]) {
+      const t = (stats.targets[r.target] ??= emptyTargetStats());
+      t.pending = r.n;
+      stats.deliveries.pending += r.n;
       t.leased = r.leased ?? 0;
       t.oldestPendingAt = new Date(r.oldest);
     }

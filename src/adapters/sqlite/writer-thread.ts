@@ -46,7 +46,7 @@ export interface ThreadWriterOptions {
   /** The connection's settings (driver.ts connectionPragmas), applied as the thread opens it. */
   pragmas: string[];
   maxJobs: number;
-  sql: { insertRecord: string; existingRecord: string; insertOutbox: string; insertRejection: string };
+  sql: { insertRecord: string; existingRecord: string; insertOutbox: string; insertRejection: string; addCount: string };
 }
 
 export interface ThreadWriter extends WriteGate {
@@ -214,10 +214,11 @@ function writeError(message: string, error: WireError): StoreWriteError {
  * One ingest job's inserts, as JavaScript text: the thread compiles it with its own statements, and a store
  * without a thread (in memory) compiles the same text (compileIngestLoop), so the two cannot drift apart.
  * Per record: insert it (RETURNING seq only when inserted) and its outbox rows, or read the row that holds
- * its identity. Answers one ExistingRow per record.
+ * its identity; then the records inserted are counted by verdict (counts.ts). Answers one ExistingRow per record.
  */
-const INGEST_LOOP = `(insertRecord, existingRecord, insertOutbox) => (job) => {
+const INGEST_LOOP = `(insertRecord, existingRecord, insertOutbox, addCount) => (job) => {
   const out = [];
+  const counts = new Map();
   let i = 1;
   while (i < job.length) {
     const source = job[i];
@@ -229,10 +230,12 @@ const INGEST_LOOP = `(insertRecord, existingRecord, insertOutbox) => (job) => {
     if (inserted === undefined) out.push(existingRecord.get(source, id));
     else {
       out.push(null);
+      counts.set(job[i - 6], (counts.get(job[i - 6]) || 0) + 1);
       for (let k = 0; k < outputs; k++) insertOutbox.run(inserted.seq, source, id, job[i + 2 * k], job[i + 2 * k + 1], receivedAt, receivedAt);
     }
     i += 2 * outputs;
   }
+  for (const [verdict, n] of counts) addCount.run('records', verdict, '', n);
   return out;
 }`;
 
@@ -242,9 +245,9 @@ interface Statement {
 }
 
 /** The thread's ingest loop, on the caller's statements (existingRecord in raw mode): for a store without a thread. */
-export function compileIngestLoop(insertRecord: Statement, existingRecord: Statement, insertOutbox: Statement): (job: ThreadJob) => ExistingRow[] {
-  const make = new Function(`return ${INGEST_LOOP};`)() as (a: Statement, b: Statement, c: Statement) => (job: ThreadJob) => ExistingRow[];
-  return make(insertRecord, existingRecord, insertOutbox);
+export function compileIngestLoop(insertRecord: Statement, existingRecord: Statement, insertOutbox: Statement, addCount: Statement): (job: ThreadJob) => ExistingRow[] {
+  const make = new Function(`return ${INGEST_LOOP};`)() as (a: Statement, b: Statement, c: Statement, d: Statement) => (job: ThreadJob) => ExistingRow[];
+  return make(insertRecord, existingRecord, insertOutbox, addCount);
 }
 
 /**
@@ -266,8 +269,14 @@ try {
   const existingRecord = db.prepare(sql.existingRecord).raw();
   const insertOutbox = db.prepare(sql.insertOutbox);
   const insertRejection = db.prepare(sql.insertRejection);
-  const ingest = (${INGEST_LOOP})(insertRecord, existingRecord, insertOutbox);
-  const inSavepoint = db.transaction((job) => (job[0] === 0 ? ingest(job) : (insertRejection.run(job.slice(1)), null)));
+  const addCount = db.prepare(sql.addCount);
+  const ingest = (${INGEST_LOOP})(insertRecord, existingRecord, insertOutbox, addCount);
+  const reject = (job) => {
+    insertRejection.run(job.slice(1));
+    addCount.run('rejections', '', '', 1);
+    return null;
+  };
+  const inSavepoint = db.transaction((job) => (job[0] === 0 ? ingest(job) : reject(job)));
   inBatch = db.transaction((jobs) =>
     jobs.map((job) => {
       try {
