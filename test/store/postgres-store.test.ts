@@ -12,7 +12,8 @@ import { beginFor, createGroupCommit } from '../../src/adapters/postgres/group-c
 import { migrate, migrations } from '../../src/adapters/postgres/migrations.js';
 import { createTcpProxy, POSTGRES_URL, requireService } from '../support/services.js';
 import type { TcpProxy } from '../support/services.js';
-import { accepted, at, expectCode, forLago, T0 } from './fixtures.js';
+import { counted, countsWorkload, rejection } from './counts-workload.js';
+import { accepted, at, expectCode, forLago, skipped, T0 } from './fixtures.js';
 
 const postgres = await requireService('postgres');
 const pg = postgres.available ? (await import('pg')).default : undefined;
@@ -33,6 +34,19 @@ afterAll(async () => {
 const ALL_STEPS = Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 }));
 
 const sql = async <R = Record<string, unknown>>(text: string, values?: unknown[]) => (await admin!.query(text, values)).rows as R[];
+
+/** What stats() counts, counted the slow way: by scanning the schema's tables. */
+async function scannedCounts(schema: string) {
+  const records = { accepted: 0, skipped: 0, rejected: (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".rejections`))[0]!.n };
+  for (const r of await sql<{ verdict: 'accepted' | 'skipped'; n: number }>(`SELECT verdict, count(*)::int AS n FROM "${schema}".records GROUP BY verdict`)) records[r.verdict] = r.n;
+  const targets: Record<string, Record<string, number>> = {};
+  const deliveries = { pending: 0, delivered: 0, dead: 0, discarded: 0 };
+  for (const r of await sql<{ target: string; status: keyof typeof deliveries; n: number }>(`SELECT target, status, count(*)::int AS n FROM "${schema}".outbox GROUP BY target, status`)) {
+    (targets[r.target] ??= { pending: 0, delivered: 0, dead: 0, discarded: 0 })[r.status] = r.n;
+    deliveries[r.status] += r.n;
+  }
+  return { records, targets, deliveries };
+}
 
 describe('postgres driver', () => {
   it('names the package to install when pg is missing', async () => {
@@ -70,7 +84,7 @@ describe.skipIf(!postgres.available)('postgres store', () => {
     it('creates the schema with its tables and records the version', async () => {
       const store = await open();
       const tables = await sql<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [store.schema]);
-      expect(tables.map((t) => t.name)).toEqual(['accounts', 'api_keys', 'attempts', 'audit', 'dead_letters', 'outbox', 'records', 'rejections', 'rulesets', 'schema_version']);
+      expect(tables.map((t) => t.name)).toEqual(['accounts', 'api_keys', 'attempts', 'audit', 'dead_letters', 'outbox', 'records', 'rejections', 'rulesets', 'schema_version', 'stat_counts', 'stat_deltas']);
       expect(await sql(`SELECT version FROM "${store.schema}".schema_version ORDER BY 1`)).toEqual(ALL_STEPS);
       const identity = await sql(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'records_identity' AND connamespace = $1::regnamespace`, [store.schema]);
       expect(identity).toEqual([{ def: 'UNIQUE (source, id)' }]);
@@ -180,6 +194,42 @@ describe.skipIf(!postgres.available)('postgres store', () => {
         { targetId: 'evt-new', worker: 'w-new' },
       ]);
       expect((await store.getRecord('telecom', '1'))!.deliveries.map((d) => d.targetId)).toEqual(['evt-old', 'evt-new']);
+    });
+
+    it('keeps the counts stats() reads in step with a scan after every kind of write, from two pools', async () => {
+      const schema = freshSchema();
+      const a = await open({ schema });
+      const b = await open({ schema, pool: { max: 2 } });
+      await countsWorkload(a, b, async (store) => expect(counted(await store.stats({ now: T0 }))).toEqual(await scannedCounts(schema)));
+      expect((await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".stat_deltas`))[0]!.n).toBeGreaterThan(0);
+      // A store's first stats() folds the deltas into the counts (later ones at most every few seconds).
+      const c = await open({ schema });
+      const folded = counted(await c.stats({ now: T0 }));
+      expect(await sql(`SELECT count(*)::int AS n FROM "${schema}".stat_deltas`)).toEqual([{ n: 0 }]);
+      expect(folded).toEqual(await scannedCounts(schema));
+      expect(await sql(`SELECT kind, a, b, n::int AS n FROM "${schema}".stat_counts WHERE n <> 0 ORDER BY 1, 2, 3`)).toEqual([
+        { kind: 'outbox', a: 'lago', b: 'discarded', n: 1 },
+        { kind: 'records', a: 'accepted', b: '', n: 1 },
+      ]);
+    });
+
+    it('fills the counts from a scan in step 5, for a schema written before it', async () => {
+      const schema = freshSchema();
+      const first = await open({ schema });
+      await first.ingest([accepted('1'), accepted('2'), forLago('3'), skipped('4')]);
+      await first.recordRejection(rejection('r1'));
+      const rows = await first.claim({ target: 'lago', limit: 100, leaseMs: 60_000, worker: 'w1', now: T0 });
+      await first.ack(rows[0]!, { at: at(1), statusCode: 200 });
+      await first.deadLetter(rows[1]!, { at: at(1), reason: 'HTTP 400', code: 'HTTP_400', statusCode: 400 });
+      const before = counted(await first.stats({ now: T0 }));
+      await first.close();
+      // The schema as step 4 left it: no counts.
+      await sql(`DROP TABLE "${schema}".stat_counts, "${schema}".stat_deltas`);
+      await sql(`DELETE FROM "${schema}".schema_version WHERE version >= 5`);
+      const second = await open({ schema });
+      expect(counted(await second.stats({ now: T0 }))).toEqual(before);
+      expect(before).toEqual(await scannedCounts(schema));
+      expect(before.targets.lago).toEqual({ pending: 1, delivered: 1, dead: 1, discarded: 0 });
     });
 
     it('answers BLH_ERR_STORE_OPEN when the database cannot be reached, without the password', async () => {

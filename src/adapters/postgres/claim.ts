@@ -61,7 +61,10 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
   );
   const dead = settling(
     `status = 'dead', attempts = o.attempts + 1, last_error = $8::text`,
-    `INSERT INTO ${t.deadLetters} (outbox_id, target, source, record_id, reason, code, status_code, answer, at)
+    `, counted AS (
+       INSERT INTO ${t.statDeltas} (kind, a, b, n) SELECT 'outbox', target, 'dead', 1 FROM settled
+     )
+     INSERT INTO ${t.deadLetters} (outbox_id, target, source, record_id, reason, code, status_code, answer, at)
      SELECT id, target, source, record_id, $8::text, $10::text, $5::integer, $9::text, $3::bigint FROM settled
      RETURNING ${DEAD_LETTER_COLUMNS}`,
   );
@@ -81,13 +84,17 @@ export function pgClaims({ t, writer, open }: PgContext): Pick<OutboxStore, 'cla
       FROM ${t.outbox} o JOIN input i ON o.id = i.id
       WHERE o.status = 'pending' AND o.lease_token = i.token
       FOR UPDATE OF o
+    ), settled AS (
+      UPDATE ${t.outbox} o SET status = 'delivered', attempts = o.attempts + 1, last_error = NULL,
+        lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL,
+        delivered_at = held.at, receipt_status = held.status_code, receipt_target_id = held.target_id,
+        receipt_latency_ms = held.latency_ms, receipt_answer = held.answer, receipt_worker = held.lease_worker, receipt_inline = true
+      FROM held WHERE o.id = held.id
+      RETURNING o.id, o.target
+    ), counted AS (
+      INSERT INTO ${t.statDeltas} (kind, a, b, n) SELECT 'outbox', target, 'delivered', count(*) FROM settled GROUP BY target
     )
-    UPDATE ${t.outbox} o SET status = 'delivered', attempts = o.attempts + 1, last_error = NULL,
-      lease_token = NULL, lease_worker = NULL, lease_expires_at = NULL,
-      delivered_at = held.at, receipt_status = held.status_code, receipt_target_id = held.target_id,
-      receipt_latency_ms = held.latency_ms, receipt_answer = held.answer, receipt_worker = held.lease_worker, receipt_inline = true
-    FROM held WHERE o.id = held.id
-    RETURNING o.id`;
+    SELECT id FROM settled`;
   const existing = `SELECT id FROM ${t.outbox} WHERE id = ANY($1::bigint[])`;
 
   /**

@@ -3,6 +3,8 @@ import type { PgGroupCommit, Query } from './group-commit.js';
 import type { Tables } from './sql.js';
 
 export interface PgContext {
+  /** The schema that holds the tables (its name keys the store's advisory locks). */
+  schema: string;
   t: Tables;
   /** Every write goes through here (see group-commit.ts). */
   writer: PgGroupCommit;

@@ -21,6 +21,11 @@ export function pgDeadLetters({ t, writer, read, open }: PgContext): DeadLetterO
       RETURNING ${DEAD_LETTER_COLUMNS}
     ), revived AS (
       UPDATE ${t.outbox} o SET ${outbox} FROM resolved WHERE o.id = resolved."outboxId" AND o.status = 'dead'
+      RETURNING o.target, o.status
+    ), counted AS (
+      INSERT INTO ${t.statDeltas} (kind, a, b, n)
+      SELECT 'outbox', target, 'dead', -1 FROM revived
+      UNION ALL SELECT 'outbox', target, status, 1 FROM revived WHERE status <> 'pending'
     )
     SELECT * FROM resolved`;
   const revive = resolve("status = 'pending', attempts = 0, next_attempt_at = $3, first_try_at = NULL");
@@ -78,7 +83,7 @@ export function pgDeadLetters({ t, writer, read, open }: PgContext): DeadLetterO
       if (f.target !== null) where.add('target = ?', f.target);
       const sql = `
         WITH picked AS (
-          SELECT id, delivered_at, receipt_status, receipt_target_id, receipt_latency_ms, receipt_answer, receipt_worker, receipt_inline
+          SELECT id, target, delivered_at, receipt_status, receipt_target_id, receipt_latency_ms, receipt_answer, receipt_worker, receipt_inline
           FROM ${t.outbox} ${where} FOR UPDATE
         ), requeued AS (
           UPDATE ${t.outbox} o SET status = 'pending', attempts = 0, replays = o.replays + 1, first_try_at = NULL, next_attempt_at = ${where.param(f.at)}, receipt_inline = false
@@ -88,6 +93,8 @@ export function pgDeadLetters({ t, writer, read, open }: PgContext): DeadLetterO
           INSERT INTO ${t.attempts} (outbox_id, at, outcome, status_code, target_id, latency_ms, error, answer, worker)
           SELECT id, delivered_at, 'delivered', receipt_status, receipt_target_id, receipt_latency_ms, NULL, receipt_answer, receipt_worker
           FROM requeued WHERE receipt_inline ORDER BY id
+        ), counted AS (
+          INSERT INTO ${t.statDeltas} (kind, a, b, n) SELECT 'outbox', target, 'delivered', -count(*) FROM requeued GROUP BY target
         )
         SELECT count(*) AS n FROM requeued`;
       const [{ n }] = await writer.run((query) => query<{ n: number }>(sql, where.values));

@@ -3,7 +3,7 @@
  * statements, whatever the number of calls and records.
  *
  * 1. One INSERT ... ON CONFLICT (source, id) DO NOTHING RETURNING for the records, with their outbox
- *    rows inserted by the same statement for the records that went in. The unique constraint decides,
+ *    rows inserted by the same statement for the records that went in (and the records counted, stats.ts). The unique constraint decides,
  *    inside this transaction: a concurrent transaction holding the same identity makes this one wait for
  *    its outcome, so an identity is only ever taken by a commit that stores the record.
  * 2. Only when some identity was taken already: one SELECT of those records, to tell duplicate (same
@@ -39,7 +39,9 @@ export function ingestKind(t: Tables): MergeableKind<PreparedIngestItem[], Inges
       SELECT source, id, type, subject, payload, payload_hash, verdict, code, message, ruleset_version, received_at
       FROM input ORDER BY source, id
       ON CONFLICT (source, id) DO NOTHING
-      RETURNING seq, source, id, received_at
+      RETURNING seq, source, id, received_at, verdict
+    ), counted AS (
+      INSERT INTO ${t.statDeltas} (kind, a, b, n) SELECT 'records', verdict, '', count(*) FROM inserted GROUP BY verdict
     ), outbox_rows AS (
       INSERT INTO ${t.outbox} (record_seq, source, record_id, target, body, created_at, next_attempt_at)
       SELECT r.seq, o.source, o.id, o.target, o.body, r.received_at, r.received_at

@@ -183,6 +183,32 @@ ALTER TABLE outbox ADD COLUMN receipt_worker text;
 ALTER TABLE outbox ADD COLUMN receipt_inline boolean NOT NULL DEFAULT false;
 `,
   },
+  {
+    // What stats() counted by scanning whole tables, kept as counts by the writes that change them (stats.ts):
+    // records by verdict, logged rejections, outbox rows by target and status but pending. A write adds its
+    // change as a row of stat_deltas, in the statement that makes it (no row two transactions both update, so
+    // no waiting); stats() reads stat_counts plus stat_deltas, and folds the deltas into the counts now and
+    // then. Filled here from one scan.
+    version: 5,
+    sql: `
+CREATE TABLE stat_counts (
+  kind text NOT NULL,
+  a text NOT NULL,
+  b text NOT NULL,
+  n bigint NOT NULL,
+  PRIMARY KEY (kind, a, b)
+);
+CREATE TABLE stat_deltas (
+  kind text NOT NULL,
+  a text NOT NULL,
+  b text NOT NULL,
+  n bigint NOT NULL
+);
+INSERT INTO stat_counts SELECT 'records', verdict, '', count(*) FROM records GROUP BY verdict;
+INSERT INTO stat_counts SELECT 'rejections', '', '', count(*) FROM rejections HAVING count(*) > 0;
+INSERT INTO stat_counts SELECT 'outbox', target, status, count(*) FROM outbox WHERE status <> 'pending' GROUP BY target, status;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1].version;

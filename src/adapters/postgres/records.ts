@@ -11,8 +11,12 @@ import { Where } from './sql.js';
 export function pgRecords({ t, writer, read, snapshot, open }: PgContext): RecordStore {
   const ingest = ingestKind(t);
   const insertRejection = `
-    INSERT INTO ${t.rejections} (source, record_id, type, errors, ruleset_version, received_at, payload)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)`;
+    WITH logged AS (
+      INSERT INTO ${t.rejections} (source, record_id, type, errors, ruleset_version, received_at, payload)
+      VALUES ($1, $2, $3, $4, $5, $6, $7)
+      RETURNING 1
+    )
+    INSERT INTO ${t.statDeltas} (kind, a, b, n) SELECT 'rejections', '', '', count(*) FROM logged`;
   const recordById = `SELECT ${RECORD_COLUMNS} FROM ${t.records} WHERE source = $1 AND id = $2`;
   const outboxOfRecord = `SELECT ${OUTBOX_COLUMNS} FROM ${t.outbox} WHERE record_seq = $1 ORDER BY id`;
   const attemptsOfRecord = `

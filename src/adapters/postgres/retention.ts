@@ -34,14 +34,20 @@ export function pgRetention({ t, writer, read, snapshot, open }: PgContext): Ret
     JOIN unnest($1::text[], $2::text[]) AS k(source, id) ON r.source = k.source AND r.id = k.id
     FOR UPDATE OF r`;
   const lockOutbox = `SELECT id, record_seq AS "recordSeq", status, delivered_at AS "deliveredAt" FROM ${t.outbox} WHERE record_seq = ANY($1::bigint[]) FOR UPDATE`;
-  const counted = (sql: string) => `WITH gone AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM gone`;
+  // Each answers how many rows it deleted; what stats() counts is taken off its counts (stats.ts) in the same statement.
+  const counted = (sql: string, returning = '1', delta?: string) =>
+    `WITH gone AS (${sql} RETURNING ${returning})${delta ? `, uncounted AS (INSERT INTO ${t.statDeltas} (kind, a, b, n) ${delta})` : ''} SELECT count(*)::int AS n FROM gone`;
   const deleteAttempts = counted(`DELETE FROM ${t.attempts} WHERE outbox_id = ANY($1::bigint[])`);
   // Deliveries held on the outbox row (schema step 4) are attempts too, and go with the row.
   const heldAttempts = `SELECT count(*)::int AS n FROM ${t.outbox} WHERE id = ANY($1::bigint[]) AND receipt_inline`;
   const deleteDeadLetters = counted(`DELETE FROM ${t.deadLetters} WHERE outbox_id = ANY($1::bigint[])`);
-  const deleteOutbox = counted(`DELETE FROM ${t.outbox} WHERE id = ANY($1::bigint[])`);
-  const deleteRecords = counted(`DELETE FROM ${t.records} WHERE seq = ANY($1::bigint[])`);
-  const deleteRejections = counted(`DELETE FROM ${t.rejections} WHERE seq = ANY($1::bigint[]) AND received_at < $2`);
+  const deleteOutbox = counted(
+    `DELETE FROM ${t.outbox} WHERE id = ANY($1::bigint[])`,
+    'target, status',
+    "SELECT 'outbox', target, status, -count(*) FROM gone WHERE status <> 'pending' GROUP BY target, status",
+  );
+  const deleteRecords = counted(`DELETE FROM ${t.records} WHERE seq = ANY($1::bigint[])`, 'verdict', "SELECT 'records', verdict, '', -count(*) FROM gone GROUP BY verdict");
+  const deleteRejections = counted(`DELETE FROM ${t.rejections} WHERE seq = ANY($1::bigint[]) AND received_at < $2`, '1', "SELECT 'rejections', '', '', -count(*) FROM gone HAVING count(*) > 0");
 
   return {
     async listPrunable(filter) {

@@ -17,6 +17,8 @@ export function tableNames(schema: string) {
     accounts: `${s}.accounts`,
     audit: `${s}.audit`,
     rulesets: `${s}.rulesets`,
+    statCounts: `${s}.stat_counts`,
+    statDeltas: `${s}.stat_deltas`,
   } as const;
 }
 

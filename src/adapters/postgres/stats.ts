@@ -1,40 +1,70 @@
 /**
- * Counts for metrics, in one snapshot. Counting delivered rows and records scans their tables (an index
- * at best), which is fine at a scrape every few seconds up to millions of rows; beyond that, keep
- * counters. Pending rows are read through the partial claim index.
+ * Counts for metrics, in one snapshot, without scanning whole tables: records by verdict, rejections and
+ * outbox rows by target and status (but pending) are kept by the writes (schema step 5): each write adds its
+ * change as a row of stat_deltas in the statement that makes it, and a count is its row of stat_counts plus
+ * its deltas. Writers never update a shared row, so they never wait for each other's counts. Now and then
+ * (at most every FOLD_EVERY_MS per store, when stats() is called) the deltas are folded into stat_counts, by
+ * one process at a time (a transaction-level advisory lock; the others skip it). Pending rows are counted,
+ * with how many are leased and the oldest, through the partial claim index; open dead letters through their
+ * status index.
  */
 import { millis } from '../../ports/store-input.js';
 import { emptyStats, emptyTargetStats, withAges } from '../../ports/store-stats.js';
 import type { DeliveryStatus, OutboxStore, StoredVerdict } from '../../ports/store.js';
 import type { PgContext } from './context.js';
 
-export function pgStats({ t, snapshot, open }: PgContext): Pick<OutboxStore, 'stats'> {
-  const verdicts = `SELECT verdict, count(*) AS n FROM ${t.records} GROUP BY verdict`;
-  const singles = `
-    SELECT (SELECT count(*) FROM ${t.rejections}) AS rejected,
-           (SELECT count(*) FROM ${t.deadLetters} WHERE status = 'dead') AS "openDeadLetters"`;
-  const byStatus = `SELECT target, status, count(*) AS n FROM ${t.outbox} GROUP BY target, status`;
+/** How often, at most, one store folds the deltas into the counts. */
+const FOLD_EVERY_MS = 5000;
+
+/** The fold's advisory lock, with the schema's hash as second key (as the migrations' lock). */
+const FOLD_LOCK = 0x626c6802; // "blh" 2
+
+export function pgStats({ t, writer, snapshot, open, schema }: PgContext): Pick<OutboxStore, 'stats'> {
+  const counts = `
+    SELECT kind, a, b, sum(n)::bigint AS n FROM (
+      SELECT kind, a, b, n FROM ${t.statCounts} UNION ALL SELECT kind, a, b, n FROM ${t.statDeltas}
+    ) AS c GROUP BY kind, a, b HAVING sum(n) <> 0`;
+  const openDeadLetters = `SELECT count(*) AS n FROM ${t.deadLetters} WHERE status = 'dead'`;
   const pending = `
-    SELECT target, count(*) FILTER (WHERE lease_expires_at > $1) AS leased, min(created_at) AS oldest
+    SELECT target, count(*) AS n, count(*) FILTER (WHERE lease_expires_at > $1) AS leased, min(created_at) AS oldest
     FROM ${t.outbox} WHERE status = 'pending' GROUP BY target`;
+  // Deltas are moved into the counts in one statement: a delta is either still a row of stat_deltas or
+  // already added to its count, never both, in every snapshot. Counts are updated in key order.
+  const fold = `
+    WITH locked AS (SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS got),
+    moved AS (DELETE FROM ${t.statDeltas} WHERE (SELECT got FROM locked) RETURNING kind, a, b, n)
+    INSERT INTO ${t.statCounts} AS c (kind, a, b, n)
+    SELECT kind, a, b, sum(n) FROM moved GROUP BY kind, a, b ORDER BY kind, a, b
+    ON CONFLICT (kind, a, b) DO UPDATE SET n = c.n + excluded.n`;
+  let foldedAt = -Infinity;
 
   return {
     async stats(options) {
       open();
       const now = millis(options?.now, 'now');
+      if (Date.now() - foldedAt >= FOLD_EVERY_MS) {
+        foldedAt = Date.now();
+        // Only tidier storage: the counts read below are the same with the deltas left where they are.
+        await writer.run((query) => query(fold, [FOLD_LOCK, schema], 'blh_stats_fold')).catch(() => undefined);
+      }
       return snapshot(async (query) => {
         const stats = emptyStats();
-        for (const r of await query<{ verdict: StoredVerdict; n: number }>(verdicts)) stats.records[r.verdict] = r.n;
-        const [counts] = await query<{ rejected: number; openDeadLetters: number }>(singles);
-        stats.records.rejected = counts.rejected;
-        stats.openDeadLetters = counts.openDeadLetters;
-        for (const r of await query<{ target: string; status: DeliveryStatus; n: number }>(byStatus)) {
-          (stats.targets[r.target] ??= emptyTargetStats())[r.status] = r.n;
-          stats.deliveries[r.status] += r.n;
+        for (const r of await query<{ kind: string; a: string; b: string; n: number }>(counts, [], 'blh_stats_counts')) {
+          const n = Number(r.n);
+          if (r.kind === 'records') stats.records[r.a as StoredVerdict] = n;
+          else if (r.kind === 'rejections') stats.records.rejected = n;
+          else if (r.kind === 'outbox') {
+            (stats.targets[r.a] ??= emptyTargetStats())[r.b as DeliveryStatus] = n;
+            stats.deliveries[r.b as DeliveryStatus] += n;
+          }
         }
-        for (const r of await query<{ target: string; leased: number; oldest: number }>(pending, [now])) {
-          const target = stats.targets[r.target];
-          target.leased = r.leased;
+        const [dead] = await query<{ n: number }>(openDeadLetters, [], 'blh_stats_dead');
+        stats.openDeadLetters = Number(dead!.n);
+        for (const r of await query<{ target: string; n: number; leased: number; oldest: number }>(pending, [now], 'blh_stats_pending')) {
+          const target = (stats.targets[r.target] ??= emptyTargetStats());
+          target.pending = Number(r.n);
+          stats.deliveries.pending += Number(r.n);
+          target.leased = Number(r.leased);
           target.oldestPendingAt = new Date(r.oldest);
         }
         return withAges(stats, now);

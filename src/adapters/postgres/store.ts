@@ -56,6 +56,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
   const writer = createGroupCommit(pool, { maxJobs: o.maxBatchJobs, begin: beginFor(synchronousCommit) });
   const ctx: PgContext = {
+    schema: o.schema,
     t: tableNames(o.schema),
     writer,
     read: async (text, values, name) => {
