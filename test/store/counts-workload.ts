@@ -71,3 +71,13 @@ export async function countsWorkload(a: Counted, b: Counted, expectCounts: (stor
     await expectCounts(a);
     expect((await a.stats({ now: T0 })).records).toEqual({ accepted: 1, skipped: 0, rejected: 0 });
 }
+
+/** A few writes of each kind the counts follow, as a store of the step before the counts would hold them; answers the counts stats() gives. */
+export async function seedBeforeCounts(store: Counted): Promise<ReturnType<typeof counted>> {
+  await store.ingest([accepted('1'), accepted('2'), forLago('3'), skipped('4')]);
+  await store.recordRejection(rejection('r1'));
+  const rows = await store.claim({ target: 'lago', limit: 100, leaseMs: 60_000, worker: 'w1', now: T0 });
+  await store.ack(rows[0]!, { at: at(1), statusCode: 200 });
+  await store.deadLetter(rows[1]!, { at: at(1), reason: 'HTTP 400', code: 'HTTP_400', statusCode: 400 });
+  return counted(await store.stats({ now: T0 }));
+}

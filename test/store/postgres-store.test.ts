@@ -12,8 +12,8 @@ import { beginFor, createGroupCommit } from '../../src/adapters/postgres/group-c
 import { migrate, migrations } from '../../src/adapters/postgres/migrations.js';
 import { createTcpProxy, POSTGRES_URL, requireService } from '../support/services.js';
 import type { TcpProxy } from '../support/services.js';
-import { counted, countsWorkload, rejection } from './counts-workload.js';
-import { accepted, at, expectCode, forLago, skipped, T0 } from './fixtures.js';
+import { counted, countsWorkload, seedBeforeCounts } from './counts-workload.js';
+import { accepted, at, expectCode, forLago, T0 } from './fixtures.js';
 
 const postgres = await requireService('postgres');
 const pg = postgres.available ? (await import('pg')).default : undefined;
@@ -216,12 +216,7 @@ describe.skipIf(!postgres.available)('postgres store', () => {
     it('fills the counts from a scan in step 5, for a schema written before it', async () => {
       const schema = freshSchema();
       const first = await open({ schema });
-      await first.ingest([accepted('1'), accepted('2'), forLago('3'), skipped('4')]);
-      await first.recordRejection(rejection('r1'));
-      const rows = await first.claim({ target: 'lago', limit: 100, leaseMs: 60_000, worker: 'w1', now: T0 });
-      await first.ack(rows[0]!, { at: at(1), statusCode: 200 });
-      await first.deadLetter(rows[1]!, { at: at(1), reason: 'HTTP 400', code: 'HTTP_400', statusCode: 400 });
-      const before = counted(await first.stats({ now: T0 }));
+      const before = await seedBeforeCounts(first);
       await first.close();
       // The schema as step 4 left it: no counts.
       await sql(`DROP TABLE "${schema}".stat_counts, "${schema}".stat_deltas`);

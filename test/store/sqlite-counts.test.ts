@@ -3,20 +3,14 @@
  * scanning whole tables. These tests hold the counts to a scan of the file after every kind of write — from
  * two connections at once, as two processes would — and check that step 6 fills them from an older file.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createSqliteStore } from '../../src/adapters/sqlite/index.js';
+import { describe, expect, it } from 'vitest';
 import type { SqliteStore } from '../../src/adapters/sqlite/index.js';
-import { counted, countsWorkload, rejection } from './counts-workload.js';
-import { accepted, at, forLago, skipped, T0 } from './fixtures.js';
+import { counted, countsWorkload, seedBeforeCounts } from './counts-workload.js';
+import { T0 } from './fixtures.js';
+import { openedStores, sqliteFiles } from './sqlite-support.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'bilhetagem-counts-'));
-let files = 0;
-const freshFile = () => join(dir, `store-${++files}.db`);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const freshFile = sqliteFiles('bilhetagem-counts-');
 
 /** What stats() answers, counted the slow way: by scanning the file's tables. */
 function scanned(filename: string) {
@@ -38,15 +32,7 @@ function scanned(filename: string) {
 
 
 describe('sqlite: the counts stats() reads', () => {
-  const opened: SqliteStore[] = [];
-  const open = (filename: string) => {
-    const store = createSqliteStore({ filename });
-    opened.push(store);
-    return store;
-  };
-  afterEach(async () => {
-    for (const store of opened.splice(0)) await store.close();
-  });
+  const open = openedStores();
   const expectCounts = async (store: SqliteStore, filename: string) => expect(counted(await store.stats({ now: T0 }))).toEqual(scanned(filename));
 
   it('match a scan of the file after every kind of write, from two connections', async () => {
@@ -59,12 +45,7 @@ describe('sqlite: the counts stats() reads', () => {
   it('are filled from the file by schema step 6 when an older file is opened', async () => {
     const filename = freshFile();
     const store = open(filename);
-    await store.ingest([accepted('1'), accepted('2'), forLago('3'), skipped('4')]);
-    await store.recordRejection(rejection('r1'));
-    const rows = await store.claim({ target: 'lago', limit: 100, leaseMs: 60_000, worker: 'w1', now: T0 });
-    await store.ack(rows[0]!, { at: at(1), statusCode: 200 });
-    await store.deadLetter(rows[1]!, { at: at(1), reason: 'HTTP 400', code: 'HTTP_400', statusCode: 400 });
-    const before = counted(await store.stats({ now: T0 }));
+    const before = await seedBeforeCounts(store);
     await store.close();
     // The file as step 5 left it: no counts at all.
     const db = new Database(filename);

@@ -5,30 +5,17 @@
  * conformance suite; these are the rules between stores.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createSqliteStore } from '../../src/adapters/sqlite/index.js';
+import { describe, expect, it } from 'vitest';
 import type { SqliteStore } from '../../src/adapters/sqlite/index.js';
 import type { IngestItem } from '../../src/ports/store.js';
 import { at, expectCode, forLago, T0 } from './fixtures.js';
+import { openedStores, sqliteFiles } from './sqlite-support.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'bilhetagem-lock-'));
-let files = 0;
-const freshFile = () => join(dir, `store-${++files}.db`);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const freshFile = sqliteFiles('bilhetagem-lock-');
 
 describe('sqlite: one store delivers a target at a time', () => {
-  const opened: SqliteStore[] = [];
-  const open = (filename: string) => {
-    const store = createSqliteStore({ filename });
-    opened.push(store);
-    return store;
-  };
-  afterEach(async () => {
-    for (const store of opened.splice(0)) await store.close();
-  });
+  const open = openedStores();
   const claim = (store: SqliteStore, o: { limit?: number; leaseMs?: number; worker?: string; now?: Date; handOver?: boolean } = {}) =>
     store.claim({ target: 'lago', limit: o.limit ?? 100, leaseMs: o.leaseMs ?? 60_000, worker: o.worker ?? 'w1', now: o.now ?? T0, ...(o.handOver ? { handOver: true } : {}) });
   const status = async (store: SqliteStore, id: string) => (await store.getRecord('telecom', id))!.targets.lago!.status;
