@@ -26,12 +26,13 @@ import * as restore from './commands/restore.ts';
 import * as prune from './commands/prune.ts';
 import * as archive from './commands/archive.ts';
 import * as configCheck from './commands/config-check.ts';
+import * as recount from './commands/recount.ts';
 
 interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-const COMMANDS: CommandModule[] = [start, serve, worker, keys, users, dlq, replay, mockBiller, validate, convert, explain, lint, test, backtest, configCheck, backup, restore, prune, archive];
+const COMMANDS: CommandModule[] = [start, serve, worker, keys, users, dlq, replay, mockBiller, validate, convert, explain, lint, test, backtest, configCheck, backup, restore, prune, recount, archive];
 
 function buildProgram(ctx: CliContext): Command {
   const program = new Command('bilhetagem')

@@ -27,3 +27,29 @@ export function withAges(stats: StoreStats, now: number): StoreStats {
   return stats;
 }
 
+
+/** A count `recountStats()` found wrong, and what a scan says it is: (kind, a, b) as in stat_counts. */
+export interface RecountChange {
+  /** `records` (a: verdict), `rejections`, or `outbox` (a: target, b: status). */
+  kind: string;
+  a: string;
+  b: string;
+  before: number;
+  after: number;
+}
+
+/** A row of stat_counts as a store reads it. */
+export type CountRow = { kind: string; a: string; b: string; n: number | string };
+
+/** The counts that differ between two listings of stat_counts (a missing count is 0). */
+export function recountChanges(before: readonly CountRow[], after: readonly CountRow[]): RecountChange[] {
+  const key = (r: CountRow) => JSON.stringify([r.kind, r.a, r.b]);
+  const all = new Map<string, RecountChange>();
+  for (const r of before) all.set(key(r), { kind: r.kind, a: r.a, b: r.b, before: Number(r.n), after: 0 });
+  for (const r of after) {
+    const change = all.get(key(r)) ?? { kind: r.kind, a: r.a, b: r.b, before: 0, after: 0 };
+    change.after = Number(r.n);
+    all.set(key(r), change);
+  }
+  return [...all.values()].filter((c) => c.before !== c.after);
+}

@@ -12,6 +12,7 @@ import type { PostgresStore } from '../../src/adapters/postgres/index.ts';
 import * as dlq from '../../src/cli/commands/dlq.ts';
 import * as keys from '../../src/cli/commands/keys.ts';
 import * as prune from '../../src/cli/commands/prune.ts';
+import * as recount from '../../src/cli/commands/recount.ts';
 import * as replay from '../../src/cli/commands/replay.ts';
 import * as users from '../../src/cli/commands/users.ts';
 import { runCommand } from '../ops/cli-helpers.ts';
@@ -117,6 +118,17 @@ describe.skipIf(!postgres.available)('the store commands with --store postgres:/
     expect(await direct.getRecord('urn:test:voice', 'rec-0')).toBeUndefined();
   });
 
+  it('recount counts again from a scan what stats() reads, after rows were changed by hand', async () => {
+    // By hand, as a DBA in psql would: a rejection logged outside bilhetagem.
+    await admin!.query(`INSERT INTO "${schema}".rejections (source, record_id, type, errors, ruleset_version, received_at, payload) VALUES ('x', 'r9', 't', '[]', 'v1', 0, '{}')`);
+    const before = (await direct.stats({ now: new Date() })).records.rejected;
+    const r = await runCommand(recount, ['recount', '--store', store, '--format', 'json'], { cwd });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(r.stdout)).toEqual({ changed: [{ kind: 'rejections', a: '', b: '', before, after: before + 1 }] });
+    expect((await direct.stats({ now: new Date() })).records.rejected).toBe(before + 1);
+    expect((await runCommand(recount, ['recount', '--store', store], { cwd })).stdout).toBe('every count was right; nothing changed\n');
+  });
+
   it('refuses a schema that holds no store, without creating it; keys create makes a new one', async () => {
     const missing = freshSchema();
     const list = await runCommand(keys, ['keys', 'list', '--store', storeUrl(missing)], { cwd });
@@ -130,6 +142,7 @@ describe.skipIf(!postgres.available)('the store commands with --store postgres:/
       [replay, ['replay', '--from', '2020-01-01T00:00:00Z', '--to', '2020-01-02T00:00:00Z']],
       [users, ['users', 'list']],
       [prune, ['prune', '--older-than', '90d']],
+      [recount, ['recount']],
     ] as const) {
       expect((await runCommand(module, [...argv, '--store', storeUrl(missing)], { cwd })).stderr).toContain('[BLH_ERR_STORE_OPEN]');
     }

@@ -3,11 +3,14 @@
  * scanning whole tables. These tests hold the counts to a scan of the file after every kind of write — from
  * two connections at once, as two processes would — and check that step 6 fills them from an older file.
  */
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { SqliteStore } from '../../src/adapters/sqlite/index.js';
 import { counted, countsWorkload, seedBeforeCounts } from './counts-workload.js';
 import { T0 } from './fixtures.js';
+import * as recount from '../../src/cli/commands/recount.ts';
+import { runCommand } from '../ops/cli-helpers.ts';
 import { openedStores, sqliteFiles } from './sqlite-support.js';
 
 const freshFile = sqliteFiles('bilhetagem-counts-');
@@ -56,5 +59,26 @@ describe('sqlite: the counts stats() reads', () => {
     expect(counted(await reopened.stats({ now: T0 }))).toEqual(before);
     await expectCounts(reopened, filename);
     expect(before.targets.lago).toEqual({ pending: 1, delivered: 1, dead: 1, discarded: 0 });
+  });
+
+  it('are counted again from a scan by recountStats() and `bilhetagem recount`, after rows were changed by hand', async () => {
+    const filename = freshFile();
+    const store = open(filename);
+    await seedBeforeCounts(store);
+    // By hand, as an operator with the sqlite3 shell would: the delivered row and its record go, a rejection comes.
+    const db = new Database(filename);
+    db.exec("DELETE FROM outbox WHERE status = 'delivered'; DELETE FROM records WHERE id = '4'");
+    db.prepare("INSERT INTO rejections (source, record_id, type, errors, ruleset_version, received_at, payload) VALUES ('telecom', 'r9', 't', '[]', 'v1', 0, '{}')").run();
+    db.close();
+    expect(counted(await store.stats({ now: T0 }))).not.toEqual(scanned(filename));
+    const cli = await runCommand(recount, ['recount', '--db', filename], { cwd: dirname(filename) });
+    expect(cli).toMatchObject({ code: 0, stderr: '' });
+    expect(cli.stdout).toContain('3 counts corrected from a scan:');
+    expect(cli.stdout).toMatch(/records skipped\s+1\s+0/);
+    expect(cli.stdout).toMatch(/rejections\s+1\s+2/);
+    expect(cli.stdout).toMatch(/deliveries to lago delivered\s+1\s+0/);
+    expect(counted(await store.stats({ now: T0 }))).toEqual(scanned(filename));
+    expect(await store.recountStats()).toEqual([]);
+    expect((await runCommand(recount, ['recount', '--db', filename], { cwd: dirname(filename) })).stdout).toBe('every count was right; nothing changed\n');
   });
 });

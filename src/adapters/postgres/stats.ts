@@ -9,7 +9,8 @@
  * status index.
  */
 import { millis } from '../../ports/store-input.js';
-import { emptyStats, emptyTargetStats, withAges } from '../../ports/store-stats.js';
+import { emptyStats, emptyTargetStats, recountChanges, withAges } from '../../ports/store-stats.js';
+import type { CountRow, RecountChange } from '../../ports/store-stats.js';
 import type { DeliveryStatus, OutboxStore, StoredVerdict } from '../../ports/store.js';
 import type { PgContext } from './context.js';
 
@@ -19,7 +20,7 @@ const FOLD_EVERY_MS = 5000;
 /** The fold's advisory lock, with the schema's hash as second key (as the migrations' lock). */
 const FOLD_LOCK = 0x626c6802; // "blh" 2
 
-export function pgStats({ t, writer, snapshot, open, schema }: PgContext): Pick<OutboxStore, 'stats'> {
+export function pgStats({ t, writer, snapshot, open, schema }: PgContext): Pick<OutboxStore, 'stats'> & { recountStats(): Promise<RecountChange[]> } {
   const counts = `
     SELECT kind, a, b, sum(n)::bigint AS n FROM (
       SELECT kind, a, b, n FROM ${t.statCounts} UNION ALL SELECT kind, a, b, n FROM ${t.statDeltas}
@@ -37,6 +38,20 @@ export function pgStats({ t, writer, snapshot, open, schema }: PgContext): Pick<
     SELECT kind, a, b, sum(n) FROM moved GROUP BY kind, a, b ORDER BY kind, a, b
     ON CONFLICT (kind, a, b) DO UPDATE SET n = c.n + excluded.n`;
   let foldedAt = -Infinity;
+  // A scan of the tables, as schema step 5 filled the counts. EXCLUSIVE on stat_deltas waits for every
+  // transaction that has written a delta (they hold ROW EXCLUSIVE until they end) and holds back the writes
+  // that would add one, so no write falls between the scan and the new counts; writers wait meanwhile.
+  const everyCount = `SELECT kind, a, b, sum(n)::bigint AS n FROM (
+      SELECT kind, a, b, n FROM ${t.statCounts} UNION ALL SELECT kind, a, b, n FROM ${t.statDeltas}
+    ) AS c GROUP BY kind, a, b`;
+  const recount = [
+    `LOCK TABLE ${t.statDeltas} IN EXCLUSIVE MODE`,
+    `DELETE FROM ${t.statDeltas}`,
+    `DELETE FROM ${t.statCounts}`,
+    `INSERT INTO ${t.statCounts} SELECT 'records', verdict, '', count(*) FROM ${t.records} GROUP BY verdict`,
+    `INSERT INTO ${t.statCounts} SELECT 'rejections', '', '', count(*) FROM ${t.rejections} HAVING count(*) > 0`,
+    `INSERT INTO ${t.statCounts} SELECT 'outbox', target, status, count(*) FROM ${t.outbox} WHERE status <> 'pending' GROUP BY target, status`,
+  ];
 
   return {
     async stats(options) {
@@ -68,6 +83,17 @@ export function pgStats({ t, writer, snapshot, open, schema }: PgContext): Pick<
           target.oldestPendingAt = new Date(r.oldest);
         }
         return withAges(stats, now);
+      });
+    },
+
+    async recountStats() {
+      open();
+      return writer.run(async (query) => {
+        // After the lock: counts as they stand once every write that added a delta has committed.
+        await query(recount[0]!);
+        const before = await query<CountRow>(everyCount);
+        for (const sql of recount.slice(1)) await query(sql);
+        return recountChanges(before, await query<CountRow>(everyCount));
       });
     },
   };

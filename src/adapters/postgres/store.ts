@@ -25,6 +25,7 @@ import { pgRecords } from './records.js';
 import { pgRetention } from './retention.js';
 import { tableNames } from './sql.js';
 import { pgStats } from './stats.js';
+import type { RecountChange } from '../../ports/store-stats.js';
 
 export interface PoolStats {
   /** Connections open now, idle ones included. */
@@ -37,6 +38,12 @@ export interface PoolStats {
 
 export interface PostgresStore extends Store, RetentionStore, InsightStore {
   readonly schema: string;
+  /**
+   * Counts again, from a scan of the tables, what stats() reads from counts kept by the writes (schema step 5),
+   * after rows were changed by hand or written by an older version; answers the counts that were wrong. Writers
+   * wait while it scans.
+   */
+  recountStats(): Promise<RecountChange[]>;
   /** Group-commit counters: how many transactions carried how many calls. */
   writeStats(): GroupCommitStats;
   poolStats(): PoolStats;

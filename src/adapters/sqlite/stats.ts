@@ -6,6 +6,8 @@
  */
 import { millis } from '../../ports/store-input.js';
 import { emptyStats, emptyTargetStats, withAges } from '../../ports/store-stats.js';
+import { recountChanges } from '../../ports/store-stats.js';
+import type { CountRow, RecountChange } from '../../ports/store-stats.js';
 import type { DeliveryStatus, OutboxStore, StoredVerdict } from '../../ports/store.js';
 import type { SqliteClaims } from './claim.js';
 import type { SqliteContext } from './context.js';
@@ -14,7 +16,7 @@ import type { SqliteContext } from './context.js';
  * `claims`: rows this store leased in memory (claim.ts), per target. Rows in flight at another process
  * are counted from its lock row, as of its last write.
  */
-export function sqliteStats({ db, open }: SqliteContext, claims: Pick<SqliteClaims, 'holder' | 'leasedInMemory'>): Pick<OutboxStore, 'stats'> {
+export function sqliteStats({ db, writer, open }: SqliteContext, claims: Pick<SqliteClaims, 'holder' | 'leasedInMemory'>): Pick<OutboxStore, 'stats'> & { recountStats(): Promise<RecountChange[]> } {
   const counts = db.prepare("SELECT kind, a, b, n FROM stat_counts WHERE n <> 0");
   const openDeadLetters = db.prepare("SELECT count(*) FROM dead_letters WHERE status = 'dead'").pluck();
   const pending = db.prepare(`
@@ -48,10 +50,31 @@ export function sqliteStats({ db, open }: SqliteContext, claims: Pick<SqliteClai
     return withAges(stats, now);
   });
 
+  // A scan of the tables, as schema step 6 filled the counts; one write transaction, so no other write
+  // (of this process or another) falls between the scan and the new counts.
+  const everyCount = db.prepare('SELECT kind, a, b, n FROM stat_counts');
+  const clearCounts = db.prepare('DELETE FROM stat_counts');
+  const scans = [
+    "INSERT INTO stat_counts SELECT 'records', verdict, '', count(*) FROM records GROUP BY verdict",
+    "INSERT INTO stat_counts SELECT 'rejections', '', '', count(*) FROM rejections HAVING count(*) > 0",
+    "INSERT INTO stat_counts SELECT 'outbox', target, status, count(*) FROM outbox WHERE status <> 'pending' GROUP BY target, status",
+  ].map((sql) => db.prepare(sql));
+
   return {
     async stats(options) {
       open();
       return read(millis(options?.now, 'now'));
     },
+
+    async recountStats() {
+      open();
+      return writer.run(() => {
+        const before = everyCount.all() as CountRow[];
+        clearCounts.run();
+        for (const scan of scans) scan.run();
+        return recountChanges(before, everyCount.all() as CountRow[]);
+      });
+    },
   };
 }
+

@@ -18,6 +18,7 @@ import { createGroupCommit } from './group-commit.js';
 import { cachedKeyLookup } from './key-cache.js';
 import { sqliteInsight } from './insight.js';
 import type { GroupCommitStats } from './group-commit.js';
+import type { RecountChange } from '../../ports/store-stats.js';
 import { migrate, refuseNewerSchema } from './migrations.js';
 import { RECORD_WRITES, sqliteRecords } from './records.js';
 import { sqliteRetention } from './retention.js';
@@ -42,6 +43,12 @@ export interface SqliteStoreOptions {
 
 export interface SqliteStore extends Store, RetentionStore, InsightStore {
   readonly filename: string;
+  /**
+   * Counts again, from a scan of the tables, what stats() reads from counts kept by the writes (schema step 6),
+   * for a file whose rows were changed by hand; answers the counts that were wrong. Holds the write lock while
+   * it scans.
+   */
+  recountStats(): Promise<RecountChange[]>;
   /** Group-commit counters: how many transactions carried how many calls. */
   writeStats(): GroupCommitStats;
 }
