@@ -24,6 +24,7 @@ import { RECORD_WRITES, sqliteRecords } from './records.js';
 import { sqliteRetention } from './retention.js';
 import { sqliteStats } from './stats.js';
 import { createThreadWriter } from './writer-thread.js';
+import { createReaderThread } from './reader-thread.js';
 
 export type SqliteSynchronous = 'EXTRA' | 'FULL' | 'NORMAL' | 'OFF';
 
@@ -87,10 +88,13 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       ? undefined
       : createThreadWriter({ driver: driverPath(), filename: o.filename, busyTimeoutMs: o.busyTimeoutMs, pragmas: connectionPragmas(o.synchronous), maxJobs: o.maxBatchJobs, sql: RECORD_WRITES });
   const writer = createGroupCommit(db, { maxJobs: o.maxBatchJobs, ...(thread ? { gate: thread } : {}) });
+  // The admin panel's counts and searches read on a thread of their own, started on the first of them.
+  const reader = o.filename === ':memory:' ? undefined : createReaderThread({ driver: driverPath(), filename: o.filename, busyTimeoutMs: o.busyTimeoutMs });
   const ctx: SqliteContext = {
     db,
     writer,
     ...(thread ? { thread } : {}),
+    ...(reader ? { reader } : {}),
     cached: statementCache(db),
     open: () => {
       if (closed) throw new StoreClosedError();
@@ -128,6 +132,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       if (closed) return;
       closed = true;
       await thread?.close();
+      await reader?.close();
       writer.drain();
       // Another store (another process) may deliver these targets at once; rows still leased keep their lease.
       try {

@@ -22,8 +22,9 @@
  * its own beside the bundle: it works the same from src/ (tsx, vitest) and from dist/.
  */
 import { Worker } from 'node:worker_threads';
-import { StoreWriteError } from '../../ports/errors.js';
 import { takeBatch } from './group-commit.js';
+import { closeThread, THREAD_PRELUDE, threadError } from './thread-wire.js';
+import type { WireError } from './thread-wire.js';
 import type { GroupCommitStats, WriteGate } from './group-commit.js';
 
 /**
@@ -62,10 +63,6 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-interface WireError {
-  message: string;
-  code?: string;
-}
 
 /**
  * Batches sent ahead: while the thread commits one, the next waits in its port, so the thread does not
@@ -139,14 +136,14 @@ export function createThreadWriter(options: ThreadWriterOptions): ThreadWriter {
     } else {
       reply.results.forEach((result, i) => {
         if (result.ok) jobs[i].resolve(result.value);
-        else jobs[i].reject(writeError('A write failed and was rolled back', result.error));
+        else jobs[i].reject(threadError('A write failed and was rolled back', result.error));
       });
     }
     afterBatch();
   }
 
   function fail(jobs: Pending[], error: WireError): void {
-    const failure = writeError(`A write transaction of ${jobs.length} call(s) failed; none of them was committed`, error);
+    const failure = threadError(`A write transaction of ${jobs.length} call(s) failed; none of them was committed`, error);
     for (const p of jobs) p.reject(failure);
   }
 
@@ -194,20 +191,9 @@ export function createThreadWriter(options: ThreadWriterOptions): ThreadWriter {
       const w = worker;
       if (!w) return;
       worker = undefined;
-      await new Promise<void>((resolve) => {
-        w.once('exit', () => resolve());
-        // Held until it has closed its connection: a program awaiting close() must not exit first.
-        w.ref();
-        w.postMessage('close');
-      });
+      await closeThread(w);
     },
   };
-}
-
-/** The driver's error as the thread sent it, wrapped like group-commit.ts wraps one. */
-function writeError(message: string, error: WireError): StoreWriteError {
-  const cause = Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code });
-  return new StoreWriteError(`${message}: ${error.message}`, cause, error.code === undefined ? {} : { sqliteCode: error.code });
 }
 
 /**
@@ -254,10 +240,7 @@ export function compileIngestLoop(insertRecord: Statement, existingRecord: State
  * The thread. A batch is an array of jobs; the answer is one result per job, or `failed` when the
  * transaction as a whole could not begin or commit (then nothing of it was committed).
  */
-const THREAD_SOURCE = `'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
-const wire = (e) => ({ message: String((e && e.message) || e), code: e && typeof e.code === 'string' ? e.code : undefined });
-let db;
+const THREAD_SOURCE = `${THREAD_PRELUDE}let db;
 let openError;
 let inBatch;
 try {
