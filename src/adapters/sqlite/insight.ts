@@ -10,6 +10,7 @@ import type { PreparedSearch } from '../../ports/insight-input.js';
 import type { InsightStore } from '../../ports/insight-store.js';
 import type { AttemptOutcome, StoredVerdict } from '../../ports/store.js';
 import type { SqliteContext } from './context.js';
+import { batchReader } from './reader-thread.js';
 import type { ReadStatement } from './reader-thread.js';
 
 export function sqliteInsight({ db, reader, open }: SqliteContext): InsightStore {
@@ -28,16 +29,8 @@ export function sqliteInsight({ db, reader, open }: SqliteContext): InsightStore
     deadLetters: `SELECT ${bucket('at')} AS b, count(*) AS n FROM dead_letters WHERE at ${window} GROUP BY b`,
   };
 
-  // Without a reader thread (a store in memory): the same statements, in one read transaction here.
-  const prepared = new Map<string, ReturnType<typeof db.prepare>>();
-  const statement = (sql: string) => {
-    let st = prepared.get(sql);
-    if (!st) prepared.set(sql, (st = db.prepare(sql)));
-    return st;
-  };
-  const readHere = db.transaction((batch: ReadStatement[]) => batch.map((q) => statement(q.sql).all(q.params)));
   /** Runs the statements in one snapshot: on the reader thread when the store has one. */
-  const read = (batch: ReadStatement[]): Promise<unknown[][]> => (reader ? reader.read(batch) : Promise.resolve(readHere(batch)));
+  const read = batchReader(db, reader);
 
   /** One statement per combination of filters given, each with only the parameters it names. */
   function searchStatement(f: PreparedSearch, rank: 0 | 1): ReadStatement {

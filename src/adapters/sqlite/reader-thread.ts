@@ -9,6 +9,7 @@
  * code is plain JavaScript run with `eval`, so it works the same from src/ and from dist/.
  */
 import { Worker } from 'node:worker_threads';
+import type { SqliteDatabase, SqliteStatement } from './driver.js';
 import { closeThread, THREAD_PRELUDE, threadError } from './thread-wire.js';
 import type { WireError } from './thread-wire.js';
 
@@ -110,3 +111,19 @@ export function createReaderThread(options: { driver: string; filename: string; 
 }
 
 const readError = (error: WireError) => threadError('A read failed', error);
+
+/**
+ * Runs a batch of statements in one snapshot: on the reader thread when the store has one (a store in a file),
+ * else on `db` in one read transaction (a store in memory has no second connection).
+ */
+export function batchReader(db: SqliteDatabase, reader: ReaderThread | undefined): (batch: ReadStatement[]) => Promise<unknown[][]> {
+  if (reader) return (batch) => reader.read(batch);
+  const prepared = new Map<string, SqliteStatement>();
+  const statement = (sql: string) => {
+    let st = prepared.get(sql);
+    if (!st) prepared.set(sql, (st = db.prepare(sql)));
+    return st;
+  };
+  const here = db.transaction((batch: ReadStatement[]) => batch.map((q) => statement(q.sql).all(q.params)));
+  return async (batch) => here(batch);
+}
