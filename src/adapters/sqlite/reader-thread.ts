@@ -34,6 +34,8 @@ let readAll;
 try {
   const Database = require(workerData.driver);
   db = new Database(workerData.filename, { readonly: true, fileMustExist: true, timeout: workerData.busyTimeoutMs });
+  // As the main connection: the GROUP BYs of a large window sort in memory, not in temporary files.
+  db.pragma('temp_store = MEMORY');
   const prepared = new Map();
   const statement = (sql) => {
     let s = prepared.get(sql);
