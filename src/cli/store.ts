@@ -1,6 +1,6 @@
 /**
  * Opening the store from the CLI: one place for what --db and --store mean, shared by serve, worker and the
- * commands that read or change the database (keys, users, dlq, replay).
+ * commands that read or change the database (keys, users, dlq, replay, prune, recount).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
