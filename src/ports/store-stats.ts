@@ -1,5 +1,5 @@
 /** The shape of `stats()` filled in the same way by every adapter: they count, this derives the ages. */
-import type { StoreStats, TargetStats } from './store.js';
+import type { DeliveryStatus, StoreStats, StoredVerdict, TargetStats } from './store.js';
 
 export function emptyStats(): StoreStats {
   return {
@@ -52,4 +52,35 @@ export function recountChanges(before: readonly CountRow[], after: readonly Coun
     all.set(key(r), change);
   }
   return [...all.values()].filter((c) => c.before !== c.after);
+}
+
+/**
+ * Adds the counts the writes keep (stat_counts, with PostgreSQL's deltas summed in) to `stats`: records by
+ * verdict, rejections, outbox rows by target and status. A count of 0 names no target.
+ */
+export function addCounts(stats: StoreStats, rows: readonly CountRow[]): void {
+  for (const r of rows) {
+    const n = Number(r.n);
+    if (n === 0) continue;
+    if (r.kind === 'records') stats.records[r.a as StoredVerdict] = n;
+    else if (r.kind === 'rejections') stats.records.rejected = n;
+    else if (r.kind === 'outbox') {
+      (stats.targets[r.a] ??= emptyTargetStats())[r.b as DeliveryStatus] = n;
+      stats.deliveries[r.b as DeliveryStatus] += n;
+    }
+  }
+}
+
+/** A target's pending rows as a store counts them: how many, how many leased on the rows, the oldest. */
+export type PendingRow = { target: string; n: number | string; leased: number | string | null; oldest: number | string };
+
+/** Adds each target's pending rows to `stats`. */
+export function addPending(stats: StoreStats, rows: readonly PendingRow[]): void {
+  for (const r of rows) {
+    const t = (stats.targets[r.target] ??= emptyTargetStats());
+    t.pending = Number(r.n);
+    stats.deliveries.pending += t.pending;
+    t.leased = Number(r.leased ?? 0);
+    t.oldestPendingAt = new Date(Number(r.oldest));
+  }
 }

@@ -9,9 +9,9 @@
  * status index.
  */
 import { millis } from '../../ports/store-input.js';
-import { emptyStats, emptyTargetStats, recountChanges, withAges } from '../../ports/store-stats.js';
-import type { CountRow, RecountChange } from '../../ports/store-stats.js';
-import type { DeliveryStatus, OutboxStore, StoredVerdict } from '../../ports/store.js';
+import { addCounts, addPending, emptyStats, recountChanges, withAges } from '../../ports/store-stats.js';
+import type { CountRow, PendingRow, RecountChange } from '../../ports/store-stats.js';
+import type { OutboxStore } from '../../ports/store.js';
 import type { PgContext } from './context.js';
 
 /** How often, at most, one store folds the deltas into the counts. */
@@ -21,10 +21,10 @@ const FOLD_EVERY_MS = 5000;
 const FOLD_LOCK = 0x626c6802; // "blh" 2
 
 export function pgStats({ t, writer, snapshot, open, schema }: PgContext): Pick<OutboxStore, 'stats'> & { recountStats(): Promise<RecountChange[]> } {
-  const counts = `
-    SELECT kind, a, b, sum(n)::bigint AS n FROM (
+  // Each count: its row of stat_counts plus its deltas.
+  const counts = `SELECT kind, a, b, sum(n)::bigint AS n FROM (
       SELECT kind, a, b, n FROM ${t.statCounts} UNION ALL SELECT kind, a, b, n FROM ${t.statDeltas}
-    ) AS c GROUP BY kind, a, b HAVING sum(n) <> 0`;
+    ) AS c GROUP BY kind, a, b`;
   const openDeadLetters = `SELECT count(*) AS n FROM ${t.deadLetters} WHERE status = 'dead'`;
   const pending = `
     SELECT target, count(*) AS n, count(*) FILTER (WHERE lease_expires_at > $1) AS leased, min(created_at) AS oldest
@@ -41,9 +41,6 @@ export function pgStats({ t, writer, snapshot, open, schema }: PgContext): Pick<
   // A scan of the tables, as schema step 5 filled the counts. EXCLUSIVE on stat_deltas waits for every
   // transaction that has written a delta (they hold ROW EXCLUSIVE until they end) and holds back the writes
   // that would add one, so no write falls between the scan and the new counts; writers wait meanwhile.
-  const everyCount = `SELECT kind, a, b, sum(n)::bigint AS n FROM (
-      SELECT kind, a, b, n FROM ${t.statCounts} UNION ALL SELECT kind, a, b, n FROM ${t.statDeltas}
-    ) AS c GROUP BY kind, a, b`;
   const recount = [
     `LOCK TABLE ${t.statDeltas} IN EXCLUSIVE MODE`,
     `DELETE FROM ${t.statDeltas}`,
@@ -64,24 +61,10 @@ export function pgStats({ t, writer, snapshot, open, schema }: PgContext): Pick<
       }
       return snapshot(async (query) => {
         const stats = emptyStats();
-        for (const r of await query<{ kind: string; a: string; b: string; n: number }>(counts, [], 'blh_stats_counts')) {
-          const n = Number(r.n);
-          if (r.kind === 'records') stats.records[r.a as StoredVerdict] = n;
-          else if (r.kind === 'rejections') stats.records.rejected = n;
-          else if (r.kind === 'outbox') {
-            (stats.targets[r.a] ??= emptyTargetStats())[r.b as DeliveryStatus] = n;
-            stats.deliveries[r.b as DeliveryStatus] += n;
-          }
-        }
+        addCounts(stats, await query<CountRow>(counts, [], 'blh_stats_counts'));
         const [dead] = await query<{ n: number }>(openDeadLetters, [], 'blh_stats_dead');
         stats.openDeadLetters = Number(dead!.n);
-        for (const r of await query<{ target: string; n: number; leased: number; oldest: number }>(pending, [now], 'blh_stats_pending')) {
-          const target = (stats.targets[r.target] ??= emptyTargetStats());
-          target.pending = Number(r.n);
-          stats.deliveries.pending += Number(r.n);
-          target.leased = Number(r.leased);
-          target.oldestPendingAt = new Date(r.oldest);
-        }
+        addPending(stats, await query<PendingRow>(pending, [now], 'blh_stats_pending'));
         return withAges(stats, now);
       });
     },
@@ -91,9 +74,9 @@ export function pgStats({ t, writer, snapshot, open, schema }: PgContext): Pick<
       return writer.run(async (query) => {
         // After the lock: counts as they stand once every write that added a delta has committed.
         await query(recount[0]!);
-        const before = await query<CountRow>(everyCount);
+        const before = await query<CountRow>(counts);
         for (const sql of recount.slice(1)) await query(sql);
-        return recountChanges(before, await query<CountRow>(everyCount));
+        return recountChanges(before, await query<CountRow>(counts));
       });
     },
   };

@@ -6,10 +6,9 @@
  * file the reads run on the reader thread (reader-thread.ts), off the event loop.
  */
 import { millis } from '../../ports/store-input.js';
-import { emptyStats, emptyTargetStats, withAges } from '../../ports/store-stats.js';
-import { recountChanges } from '../../ports/store-stats.js';
-import type { CountRow, RecountChange } from '../../ports/store-stats.js';
-import type { DeliveryStatus, OutboxStore, StoredVerdict } from '../../ports/store.js';
+import { addCounts, addPending, emptyStats, recountChanges, withAges } from '../../ports/store-stats.js';
+import type { CountRow, PendingRow, RecountChange } from '../../ports/store-stats.js';
+import type { OutboxStore } from '../../ports/store.js';
 import type { SqliteClaims } from './claim.js';
 import type { SqliteContext } from './context.js';
 import { batchReader } from './reader-thread.js';
@@ -24,7 +23,7 @@ export function sqliteStats({ db, writer, reader, open }: SqliteContext, claims:
   // added here after.
   const read = batchReader(db, reader);
   const statements = {
-    counts: 'SELECT kind, a, b, n FROM stat_counts WHERE n <> 0',
+    counts: 'SELECT kind, a, b, n FROM stat_counts',
     openDeadLetters: "SELECT count(*) AS n FROM dead_letters WHERE status = 'dead'",
     pending: `
       SELECT target, count(*) AS n, sum(lease_expires_at > @now) AS leased, min(created_at) AS oldest
@@ -40,22 +39,9 @@ export function sqliteStats({ db, writer, reader, open }: SqliteContext, claims:
       { sql: statements.otherHolders, params: { now, self: claims.holder } },
     ]);
     const stats = emptyStats();
-    for (const r of counts as { kind: string; a: string; b: string; n: number }[]) {
-      if (r.kind === 'records') stats.records[r.a as StoredVerdict] = r.n;
-      else if (r.kind === 'rejections') stats.records.rejected = r.n;
-      else if (r.kind === 'outbox') {
-        (stats.targets[r.a] ??= emptyTargetStats())[r.b as DeliveryStatus] = r.n;
-        stats.deliveries[r.b as DeliveryStatus] += r.n;
-      }
-    }
+    addCounts(stats, counts as CountRow[]);
     stats.openDeadLetters = (dead as { n: number }[])[0]!.n;
-    for (const r of pending as { target: string; n: number; leased: number | null; oldest: number }[]) {
-      const t = (stats.targets[r.target] ??= emptyTargetStats());
-      t.pending = r.n;
-      stats.deliveries.pending += r.n;
-      t.leased = r.leased ?? 0;
-      t.oldestPendingAt = new Date(r.oldest);
-    }
+    addPending(stats, pending as PendingRow[]);
     for (const [target, n] of claims.leasedInMemory(now)) if (stats.targets[target]) stats.targets[target].leased += n;
     for (const r of others as { target: string; n: number }[]) {
       if (stats.targets[r.target]) stats.targets[r.target].leased += r.n;
@@ -65,7 +51,7 @@ export function sqliteStats({ db, writer, reader, open }: SqliteContext, claims:
 
   // A scan of the tables, as schema step 6 filled the counts; one write transaction, so no other write
   // (of this process or another) falls between the scan and the new counts.
-  const everyCount = db.prepare('SELECT kind, a, b, n FROM stat_counts');
+  const everyCount = db.prepare(statements.counts);
   const clearCounts = db.prepare('DELETE FROM stat_counts');
   const scans = [
     "INSERT INTO stat_counts SELECT 'records', verdict, '', count(*) FROM records GROUP BY verdict",
