@@ -13,7 +13,8 @@ import type { SqliteContext } from './context.js';
 import { batchReader } from './reader-thread.js';
 import type { ReadStatement } from './reader-thread.js';
 
-export function sqliteInsight({ db, reader, open }: SqliteContext): InsightStore {
+export function sqliteInsight(ctx: SqliteContext): InsightStore {
+  const { open } = ctx;
   const window = 'BETWEEN @from AND @last';
   const bucket = (column: string) => `CAST((${column} - @from) / @bucketMs AS INTEGER)`;
   const series = {
@@ -30,7 +31,7 @@ export function sqliteInsight({ db, reader, open }: SqliteContext): InsightStore
   };
 
   /** Runs the statements in one snapshot: on the reader thread when the store has one. */
-  const read = batchReader(db, reader);
+  const read = batchReader(ctx);
 
   /** One statement per combination of filters given, each with only the parameters it names. */
   function searchStatement(f: PreparedSearch, rank: 0 | 1): ReadStatement {

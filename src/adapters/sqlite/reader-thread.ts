@@ -9,7 +9,7 @@
  * code is plain JavaScript run with `eval`, so it works the same from src/ and from dist/.
  */
 import { Worker } from 'node:worker_threads';
-import type { SqliteDatabase, SqliteStatement } from './driver.js';
+import type { SqliteContext } from './context.js';
 import { closeThread, THREAD_PRELUDE, threadError } from './thread-wire.js';
 import type { WireError } from './thread-wire.js';
 
@@ -118,14 +118,9 @@ const readError = (error: WireError) => threadError('A read failed', error);
  * Runs a batch of statements in one snapshot: on the reader thread when the store has one (a store in a file),
  * else on `db` in one read transaction (a store in memory has no second connection).
  */
-export function batchReader(db: SqliteDatabase, reader: ReaderThread | undefined): (batch: ReadStatement[]) => Promise<unknown[][]> {
+export function batchReader(ctx: Pick<SqliteContext, 'db' | 'cached' | 'reader'>): (batch: ReadStatement[]) => Promise<unknown[][]> {
+  const reader = ctx.reader;
   if (reader) return (batch) => reader.read(batch);
-  const prepared = new Map<string, SqliteStatement>();
-  const statement = (sql: string) => {
-    let st = prepared.get(sql);
-    if (!st) prepared.set(sql, (st = db.prepare(sql)));
-    return st;
-  };
-  const here = db.transaction((batch: ReadStatement[]) => batch.map((q) => statement(q.sql).all(q.params)));
+  const here = ctx.db.transaction((batch: ReadStatement[]) => batch.map((q) => ctx.cached(q.sql).all(q.params)));
   return async (batch) => here(batch);
 }

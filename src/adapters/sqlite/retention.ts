@@ -33,15 +33,14 @@ export function sqliteRetention({ db, writer, open }: SqliteContext): RetentionS
     ORDER BY received_at, seq LIMIT @limit`);
 
   const recordByKey = db.prepare('SELECT seq, received_at AS receivedAt, verdict FROM records WHERE source = ? AND id = ?');
-  // What a prune removes is taken off the counts stats() reads (counts.ts).
-  const rowsByStatus = db.prepare('SELECT target, status, count(*) AS n FROM outbox WHERE record_seq = ? GROUP BY target, status');
   const addCount = addCountStatement(db);
   const unsettled = db.prepare("SELECT count(*) FROM outbox WHERE record_seq = ? AND (status <> 'delivered' OR delivered_at >= ?)").pluck();
   const deleteAttempts = db.prepare('DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE record_seq = ?)');
   // Deliveries held on the outbox row (schema step 3) are attempts too, and go with the row.
   const inlineAttempts = db.prepare('SELECT count(*) FROM outbox WHERE record_seq = ? AND receipt_inline = 1').pluck();
   const deleteDeadLetters = db.prepare('DELETE FROM dead_letters WHERE outbox_id IN (SELECT id FROM outbox WHERE record_seq = ?)');
-  const deleteOutbox = db.prepare('DELETE FROM outbox WHERE record_seq = ?');
+  // What a prune removes is taken off the counts stats() reads (counts.ts): the rows answer their target and status.
+  const deleteOutbox = db.prepare('DELETE FROM outbox WHERE record_seq = ? RETURNING target, status');
   const deleteRecord = db.prepare('DELETE FROM records WHERE seq = ?');
   const deleteRejection = db.prepare('DELETE FROM rejections WHERE seq = ? AND received_at < ?');
 
@@ -86,8 +85,9 @@ export function sqliteRetention({ db, writer, open }: SqliteContext): RetentionS
           }
           result.attempts += deleteAttempts.run(record.seq).changes + (inlineAttempts.get(record.seq) as number);
           result.deadLetters += deleteDeadLetters.run(record.seq).changes;
-          for (const r of rowsByStatus.all(record.seq) as { target: string; status: string; n: number }[]) tally.remove(r.target, r.status, r.n);
-          result.outbox += deleteOutbox.run(record.seq).changes;
+          const rows = deleteOutbox.all(record.seq) as { target: string; status: string }[];
+          for (const r of rows) tally.remove(r.target, r.status);
+          result.outbox += rows.length;
           const removed = deleteRecord.run(record.seq).changes;
           result.records += removed;
           tally.add('records', record.verdict, '', -removed);

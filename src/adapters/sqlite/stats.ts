@@ -17,11 +17,12 @@ import { batchReader } from './reader-thread.js';
  * `claims`: rows this store leased in memory (claim.ts), per target. Rows in flight at another process
  * are counted from its lock row, as of its last write.
  */
-export function sqliteStats({ db, writer, reader, open }: SqliteContext, claims: Pick<SqliteClaims, 'holder' | 'leasedInMemory'>): Pick<OutboxStore, 'stats'> & { recountStats(): Promise<RecountChange[]> } {
+export function sqliteStats(ctx: SqliteContext, claims: Pick<SqliteClaims, 'holder' | 'leasedInMemory'>): Pick<OutboxStore, 'stats'> & { recountStats(): Promise<RecountChange[]> } {
   // Read in one snapshot on the reader thread (for a store in a file): a pending backlog of millions takes a
   // second or more to count, which must not hold the event loop. The leases this store keeps in memory are
   // added here after.
-  const read = batchReader(db, reader);
+  const { db, writer, open } = ctx;
+  const read = batchReader(ctx);
   const statements = {
     counts: 'SELECT kind, a, b, n FROM stat_counts',
     openDeadLetters: "SELECT count(*) AS n FROM dead_letters WHERE status = 'dead'",
