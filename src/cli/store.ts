@@ -8,6 +8,8 @@ import { createSqliteStore } from '../adapters/sqlite/index.ts';
 import type { SqliteStore, SqliteSynchronous } from '../adapters/sqlite/index.ts';
 import { createPostgresStore } from '../adapters/postgres/index.ts';
 import { loadDriver } from '../adapters/postgres/driver.ts';
+import { schemaVersion } from '../adapters/postgres/migrations.ts';
+import { DEFAULT_SCHEMA } from '../adapters/postgres/options.ts';
 import type { PostgresStore } from '../adapters/postgres/index.ts';
 import { OptionsError } from '../errors.ts';
 import { StoreOpenError } from '../ports/errors.ts';
@@ -30,6 +32,14 @@ export function storeSpec(ctx: Pick<CliContext, 'cwd'>, o: { db: string; store?:
   return { kind: 'sqlite', filename: resolve(ctx.cwd, store) };
 }
 
+/**
+ * The file beside which a store's default folders go (retention's archive/): the SQLite file, or for a
+ * PostgreSQL store the --db path all the same.
+ */
+export function storeHome(ctx: Pick<CliContext, 'cwd'>, spec: StoreSpec, o: { db: string }): string {
+  return spec.kind === 'sqlite' ? spec.filename : resolve(ctx.cwd, o.db);
+}
+
 /** Opens the store the spec names; pg is loaded only here, on first use. */
 export async function openStore(spec: StoreSpec, synchronous: string): Promise<SqliteStore | PostgresStore> {
   if (spec.kind === 'sqlite') return createSqliteStore({ filename: spec.filename, synchronous: synchronous as SqliteSynchronous });
@@ -42,7 +52,7 @@ export function describeStore(spec: StoreSpec): string {
   const url = new URL(spec.connectionString);
   url.password = '';
   url.search = '';
-  return `${url.toString()} (schema "${spec.schema ?? 'bilhetagem'}")`;
+  return `${url.toString()} (schema "${spec.schema ?? DEFAULT_SCHEMA}")`;
 }
 
 /**
@@ -51,12 +61,12 @@ export function describeStore(spec: StoreSpec): string {
  * is nothing to look at, and a typo would otherwise create an empty store) unless `create` is set, for
  * commands that may be the first to touch the store.
  */
-export async function withStore(
+export async function withStore<T>(
   ctx: Pick<CliContext, 'cwd'>,
   o: { db: string; store?: string | undefined },
   create: boolean,
-  work: (store: SqliteStore | PostgresStore) => Promise<void>,
-): Promise<void> {
+  work: (store: SqliteStore | PostgresStore) => Promise<T>,
+): Promise<T> {
   const spec = storeSpec(ctx, o);
   if (spec.kind === 'sqlite' && !existsSync(spec.filename)) {
     if (!create) throw new StoreOpenError(spec.filename, new Error('no such file (start the server once, or pass --db or --store)'));
@@ -67,7 +77,7 @@ export async function withStore(
   }
   const store = await openStore(spec, 'FULL');
   try {
-    await work(store);
+    return await work(store);
   } finally {
     await store.close();
   }
@@ -80,8 +90,7 @@ async function postgresSchemaExists(spec: Extract<StoreSpec, { kind: 'postgres' 
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const result = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`"${spec.schema ?? 'bilhetagem'}".schema_version`]);
-    return result.rows[0]?.found !== false;
+    return (await schemaVersion(client, spec.schema ?? DEFAULT_SCHEMA)) > 0;
   } catch {
     return true;
   } finally {

@@ -30,8 +30,11 @@ export interface ResolvedPostgresOptions {
   maxBatchJobs: number;
 }
 
+/** The schema a store uses when none is named. */
+export const DEFAULT_SCHEMA = 'bilhetagem';
+
 const defaults = {
-  schema: 'bilhetagem',
+  schema: DEFAULT_SCHEMA,
   pool: { max: 10, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 10_000 },
   statementTimeoutMs: 30_000,
   maxBatchJobs: 1000,

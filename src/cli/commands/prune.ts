@@ -13,7 +13,7 @@ import { vacuumSqlite } from '../../ops/vacuum.ts';
 import { addOptions, resolveOptions } from '../config.ts';
 import type { CliContext } from '../context.ts';
 import { num, plural, println, printJson, table } from '../output.ts';
-import { storeSpec, withStore } from '../store.ts';
+import { storeHome, storeSpec, withStore } from '../store.ts';
 
 const OPTIONS = ['db', 'store', 'format'] as const;
 
@@ -44,12 +44,8 @@ Example:
     if (flags.vacuum && spec.kind === 'postgres') {
       throw new OptionsError('--vacuum shrinks a SQLite file; PostgreSQL reclaims the space of removed rows with (auto)vacuum', { option: 'vacuum' });
     }
-    // For PostgreSQL, --db still places the default archive folder, as for `serve --retention`.
-    const archiveDir = flags.archive ? resolve(ctx.cwd, flags.archive) : defaultArchiveDir(spec.kind === 'sqlite' ? spec.filename : resolve(ctx.cwd, o.db));
-    let summary!: Awaited<ReturnType<typeof pruneStore>>;
-    await withStore(ctx, o, false, async (store) => {
-      summary = await pruneStore({ store, archiveDir, olderThan: flags.olderThan, now: new Date(), dryRun: flags.dryRun ?? false });
-    });
+    const archiveDir = flags.archive ? resolve(ctx.cwd, flags.archive) : defaultArchiveDir(storeHome(ctx, spec, o));
+    const summary = await withStore(ctx, o, false, (store) => pruneStore({ store, archiveDir, olderThan: flags.olderThan, now: new Date(), dryRun: flags.dryRun ?? false }));
     const vacuum = flags.vacuum && !flags.dryRun && spec.kind === 'sqlite' ? vacuumSqlite(spec.filename) : undefined;
     if (o.format === 'json') return printJson(ctx.stdout, { ...summary, archiveDir, ...(vacuum ? { vacuum } : {}) });
     const verb = summary.dryRun ? 'would remove' : 'removed';

@@ -23,7 +23,7 @@ import type { BootstrapResult } from '../../server/bootstrap.ts';
 import { createLogger } from '../../server/logger.ts';
 import type { ForwarderHandle } from '../../server/options.ts';
 import { addOptions, configSection, resolveOptions } from '../config.ts';
-import { describeStore, openStore, storeSpec } from '../store.ts';
+import { describeStore, openStore, storeHome, storeSpec } from '../store.ts';
 import { adminRoutes, mappingTargets, outputsForTargets, resolveTargets } from '../../forwarder/index.ts';
 import type { Forwarder, TargetsConfig } from '../../forwarder/index.ts';
 import { authenticateAdmin } from '../../server/authenticate.ts';
@@ -95,7 +95,7 @@ export async function startServer(ctx: CliContext, o: ServeOptions, extras: Serv
   const hasTargets = targets !== undefined && Object.keys(targets).length > 0;
   const spec = storeSpec(ctx, o);
   // For PostgreSQL, --db still places the default retention archive folder.
-  const filename = spec.kind === 'sqlite' ? spec.filename : resolve(ctx.cwd, o.db);
+  const filename = storeHome(ctx, spec, o);
   if (spec.kind === 'sqlite') mkdirSync(dirname(filename), { recursive: true });
   const logger = createLogger({ level: o.logLevel, destination: ctx.stdout }) as unknown as FastifyBaseLogger;
   // Start, drain and close are logged at info whatever --log-level says (unless silent): the listening
