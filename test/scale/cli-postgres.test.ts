@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStore } from '../../src/adapters/postgres/index.ts';
 import type { PostgresStore } from '../../src/adapters/postgres/index.ts';
+import * as archive from '../../src/cli/commands/archive.ts';
 import * as dlq from '../../src/cli/commands/dlq.ts';
 import * as keys from '../../src/cli/commands/keys.ts';
 import * as prune from '../../src/cli/commands/prune.ts';
@@ -115,6 +116,10 @@ describe.skipIf(!postgres.available)('the store commands with --store postgres:/
     expect(p.stdout).toContain('removed 10 records and 0 rejections from 1 day');
     // --db still places the default archive folder, as for serve --retention.
     expect(readdirSync(join(cwd, 'data/archive')).sort()).toEqual(['2020-01-01.ndjson.gz', 'manifest.json']);
+    // archive verify finds it where prune put it, from the same options.
+    const verified = await runCommand(archive, ['archive', 'verify', '--store', store], { cwd });
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain(`${join(cwd, 'data/archive')}: 1 file(s), 10 records`);
     expect(await direct.getRecord('urn:test:voice', 'rec-0')).toBeUndefined();
   });
 

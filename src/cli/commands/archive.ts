@@ -11,22 +11,23 @@ import { addOptions, resolveOptions } from '../config.ts';
 import { markFailed } from '../context.ts';
 import type { CliContext } from '../context.ts';
 import { FAIL, num, OK, println, printJson } from '../output.ts';
+import { storeHome, storeSpec } from '../store.ts';
 
-const OPTIONS = ['db', 'format'] as const;
+const OPTIONS = ['db', 'store', 'format'] as const;
 
 export function register(program: Command, ctx: CliContext): void {
   const archive = program.command('archive').description('retention archives (written by prune)');
   const verify = archive
     .command('verify')
     .description('check every archive file against manifest.json: sha256, size, counts, every line')
-    .argument('[dir]', 'the archive folder (default: --archive, else archive/ beside --db)')
+    .argument('[dir]', 'the archive folder (default: --archive, else archive/ beside the SQLite file of --store or --db)')
     .addOption(new Option('--archive <dir>', 'the archive folder').env('BILHETAGEM_ARCHIVE'));
   addOptions(verify, OPTIONS);
   verify.addHelpText('after', '\nExit 0 when every file matches, 1 when one does not.\n\nExample:\n  $ bilhetagem archive verify ./data/archive');
   verify.action(async (dir: string | undefined, flags: { archive?: string }) => {
     const o = resolveOptions(verify, OPTIONS, ctx.env, ctx.cwd);
     const where = dir ?? flags.archive;
-    const report = await verifyArchive(where ? resolve(ctx.cwd, where) : defaultArchiveDir(resolve(ctx.cwd, o.db)));
+    const report = await verifyArchive(where ? resolve(ctx.cwd, where) : defaultArchiveDir(storeHome(ctx, storeSpec(ctx, o), o)));
     if (!report.ok) markFailed(ctx);
     if (o.format === 'json') return printJson(ctx.stdout, report);
     for (const f of report.files) {
