@@ -39,10 +39,16 @@ export interface DeliveryDead extends ItemEvent {
   deadLetterId: string;
 }
 
+export type ForwarderErrorStage = 'claim' | 'settle' | 'classify' | 'release' | 'lock' | 'unlock';
+
 export interface ForwarderErrorEvent {
   target: string;
-  /** What failed: claiming rows, settling one, refreshing queue stats, reading an answer, letting the target go as the forwarder stopped. */
-  during: 'claim' | 'settle' | 'stats' | 'classify' | 'release';
+  /**
+   * What failed: claiming rows, settling one, refreshing queue stats, reading an answer, letting the target go as
+   * the forwarder stopped, taking or letting go of a key lock (Stripe's one call per customer and meter, shared
+   * through the store).
+   */
+  during: ForwarderErrorStage | 'stats';
   error: Error;
 }
 

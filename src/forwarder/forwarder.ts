@@ -31,7 +31,7 @@ import type { RunnerCounts, TargetStatsSnapshot } from './target-runner.ts';
 import { checkNumber, rejectUnknown } from './targets/options.ts';
 
 /** The outbox methods the forwarder uses; with `ackMany` (every adapter has it) confirmed deliveries are settled in batches. */
-export type ForwarderStore = Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter' | 'stats'> & Partial<Pick<OutboxStore, 'ackMany' | 'heldElsewhere' | 'releaseTarget'>>;
+export type ForwarderStore = Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter' | 'stats'> & Partial<Pick<OutboxStore, 'ackMany' | 'heldElsewhere' | 'releaseTarget' | 'keyLocks'>>;
 
 export interface ForwarderOptions {
   /** Any store adapter (SQLite, memory, PostgreSQL): only the outbox methods are used. */

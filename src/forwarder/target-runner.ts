@@ -12,8 +12,9 @@ import type { EventEmitter } from 'node:events';
 import { LeaseLostError } from '../ports/errors.ts';
 import type { AckResult, ClaimedDelivery, DeliveryReceipt, OutboxStore, TargetHolder } from '../ports/store.ts';
 import { askedToWait, isTargetFailure } from './breaker.ts';
+import { KeyGate } from './key-gate.ts';
 import type { Breaker } from './breaker.ts';
-import type { DeliverySent, ForwarderEvents, Logger } from './events.ts';
+import type { DeliverySent, ForwarderErrorStage, ForwarderEvents, Logger } from './events.ts';
 import type { ForwarderMetrics } from './metrics.ts';
 import { truncateAnswer } from './retry-policy.ts';
 import type { RetryPolicy } from './retry-policy.ts';
@@ -21,7 +22,7 @@ import type { Sender } from './send.ts';
 import type { DeliveredOutcome, ItemOutcome, OutboxItem, TargetAdapter, TargetAnswer, TargetFailure, TargetRequest } from './targets/index.ts';
 
 /** The store methods the loop uses. */
-export type DeliveryStore = Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'> & Partial<Pick<OutboxStore, 'ackMany' | 'heldElsewhere' | 'releaseTarget'>>;
+export type DeliveryStore = Pick<OutboxStore, 'claim' | 'ack' | 'retryLater' | 'deadLetter'> & Partial<Pick<OutboxStore, 'ackMany' | 'heldElsewhere' | 'releaseTarget' | 'keyLocks'>>;
 
 export interface RunnerOptions {
   name: string;
@@ -119,7 +120,8 @@ export class TargetRunner {
   private ready: Claimed[] = [];
   private inFlightRequests = 0;
   private inFlightItems = 0;
-  private readonly busyKeys = new Set<string>();
+  /** One request in flight per key (the adapter's keyFor), across processes when the store has key locks. */
+  private readonly keys: KeyGate;
   private readonly isolate = new Map<string, true>();
   private readonly firstAttempt = new Map<string, number>();
   /** Work in flight (see begin/end) and who waits for the next piece of it to end. */
@@ -161,6 +163,14 @@ export class TargetRunner {
     // is a transaction of the store, so fewer and larger claims leave more time for sending.
     this.lowWater = Math.max(1, Math.min(Math.ceil(this.readyTarget / 2), 4 * capacity));
     this.leaseMargin = 2 * this.adapter.timeoutMs;
+    const locks = this.adapter.keyFor === undefined ? undefined : options.store.keyLocks?.(this.name);
+    this.keys = new KeyGate(locks, {
+      clock: options.clock,
+      wake: () => this.pump(),
+      wakeIn: (ms) => this.wakeIn(ms),
+      readyKeys: () => this.ready.map((c) => c.key),
+      failed: (stage, error) => this.failed(stage, error),
+    });
     const m = options.metrics;
     const target = { target: this.name };
     this.hot = {
@@ -213,6 +223,7 @@ export class TargetRunner {
       while (this.busy > 0) await this.nextEnd();
       const rest = this.ready.splice(0);
       if (rest.length > 0) await this.release(rest, this.o.clock(), 'not sent: the forwarder stopped');
+      await this.keys.close().catch((error: unknown) => this.failed('unlock', error));
       await this.letGo();
       await this.o.sender.close();
     })();
@@ -364,6 +375,12 @@ export class TargetRunner {
   /* ---------------------------------------------------------------- sending */
 
   private dispatch(): void {
+    this.sendReady();
+    // Keys that ready rows were passed over for (held by another process, or not asked for yet).
+    this.keys.ask();
+  }
+
+  private sendReady(): void {
     if (this.stopping) return;
     const breaker = this.o.breaker;
     while (this.inFlightRequests < this.adapter.concurrency && this.ready.length > 0) {
@@ -435,7 +452,7 @@ export class TargetRunner {
       const c = ready[i]!;
       // Too little lease left to send safely: let it lapse; a claim (ours or another worker's) takes it back.
       if (c.row.leaseExpiresAt.getTime() - now < this.leaseMargin) continue;
-      if (c.key !== undefined && this.busyKeys.has(c.key)) {
+      if (c.key !== undefined && !this.keys.free(c.key)) {
         ready[kept++] = c;
         continue;
       }
@@ -458,7 +475,7 @@ export class TargetRunner {
   private send(req: TargetRequest, items: Claimed[]): void {
     this.inFlightRequests += 1;
     this.inFlightItems += items.length;
-    for (const c of items) if (c.key !== undefined) this.busyKeys.add(c.key);
+    for (const c of items) if (c.key !== undefined) this.keys.take(c.key);
     this.counts.requests += 1;
     this.hot.attempts.inc(items.length);
     const started = performance.now();
@@ -501,7 +518,7 @@ export class TargetRunner {
     // The slot and the keys are free once the target answered; settling is the store's business.
     this.inFlightRequests -= 1;
     this.inFlightItems -= items.length;
-    for (const c of items) if (c.key !== undefined) this.busyKeys.delete(c.key);
+    for (const c of items) if (c.key !== undefined) this.keys.done(c.key);
     this.pump();
 
     for (let i = 0; i < items.length; i++) {
@@ -785,7 +802,7 @@ export class TargetRunner {
     return new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 
-  private failed(during: 'claim' | 'settle' | 'classify' | 'release', error: unknown, rowId?: string): void {
+  private failed(during: ForwarderErrorStage, error: unknown, rowId?: string): void {
     const err = error instanceof Error ? error : new Error(String(error));
     this.o.logger.error({ target: this.name, during, err, ...(rowId === undefined ? {} : { rowId }) }, `forwarder: ${during} failed`);
     this.o.events.emit('forwarder:error', { target: this.name, during, error: err });

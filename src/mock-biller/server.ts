@@ -8,7 +8,7 @@
  *   POST /api/v1/events/batch          Lago batch
  *   POST /v1/billing/meter_events      Stripe
  *   The same under /lago, /openmeter, /stripe prefixes, to pick the API whatever the content type.
- *   GET /received[?items=false]        per endpoint: items, distinct keys, duplicates, requests; fault counts
+ *   GET /received[?items=false]        per endpoint: items, distinct keys, duplicates, requests, overlapping (Stripe); fault counts
  *   DELETE /received                   forget everything received
  *   GET /faults · POST /faults (JSON, replaces) · DELETE /faults
  *   GET /health
@@ -192,12 +192,30 @@ export function createMockBiller(options: MockBillerOptions = {}): MockBiller {
       const body = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
       if (target !== undefined) {
         logs[target.endpoint].requests += 1;
+        if (target.endpoint === 'stripe') watchOverlap(res, body);
         const latency = faults.faults.latencyMs;
         if (latency) later(latency, () => bill(target.endpoint, target.handler, req, res, body));
         else bill(target.endpoint, target.handler, req, res, body);
         return;
       }
       if (!admin(req.method, path, query, res, body)) send(res, json(404, { error: 'not_found', message: `${req.method} ${path}` }));
+    });
+  }
+
+  /** Stripe requests unanswered, by customer and meter. */
+  const unanswered = new Map<string, number>();
+
+  /** Counts a Stripe request that arrives while another for its customer and meter is unanswered; until its own answer (or the client gives up). */
+  function watchOverlap(res: ServerResponse, body: string): void {
+    const form = new URLSearchParams(body);
+    const key = `${form.get('payload[stripe_customer_id]') ?? ''}\u001f${form.get('event_name') ?? ''}`;
+    const n = unanswered.get(key) ?? 0;
+    if (n > 0) logs.stripe.overlapping += 1;
+    unanswered.set(key, n + 1);
+    res.once('close', () => {
+      const left = (unanswered.get(key) ?? 1) - 1;
+      if (left > 0) unanswered.set(key, left);
+      else unanswered.delete(key);
     });
   }
 

@@ -26,6 +26,11 @@ export interface EndpointReport {
   duplicates: number;
   /** Requests that reached this endpoint, faulted ones included. */
   requests: number;
+  /**
+   * Requests that arrived while another one for the same customer and meter was still unanswered: what Stripe
+   * asks callers never to do. Always 0 at the other endpoints, which ask nothing of the kind.
+   */
+  overlapping: number;
 }
 
 export interface FaultCounts {
@@ -47,6 +52,7 @@ export class EndpointLog {
   readonly keys = new Map<string, string>();
   duplicates = 0;
   requests = 0;
+  overlapping = 0;
 
   constructor(private readonly keepItems: boolean) {}
 
@@ -65,7 +71,7 @@ export class EndpointLog {
   }
 
   report(withItems: boolean): EndpointReport {
-    return { items: withItems ? [...this.items] : [], distinct: this.keys.size, duplicates: this.duplicates, requests: this.requests };
+    return { items: withItems ? [...this.items] : [], distinct: this.keys.size, duplicates: this.duplicates, requests: this.requests, overlapping: this.overlapping };
   }
 
   clear(): void {
@@ -73,6 +79,7 @@ export class EndpointLog {
     this.keys.clear();
     this.duplicates = 0;
     this.requests = 0;
+    this.overlapping = 0;
   }
 }
 

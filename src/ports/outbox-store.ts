@@ -214,6 +214,29 @@ export interface OutboxStore {
    * forwarder and the queue relay call it as they stop): rows a claim hands out while it runs are not covered.
    */
   releaseTarget?(target: string): Promise<void>;
+  /**
+   * For stores whose rows of one target are sent by several processes at once (PostgreSQL): locks on the keys a
+   * target wants at most one request in flight for (Stripe: customer and meter), held across processes. Each
+   * caller (a forwarder's runner) gets a set of its own; see KeyLockSet. Stores where one process delivers a
+   * target (SQLite) do not need it: that process's memory is enough.
+   */
+  keyLocks?(target: string): KeyLockSet;
+}
+
+/**
+ * Key locks of one target, for one caller. A key is held by at most one set at a time, in every process that
+ * shares the store, until this set unlocks it or closes — or the store loses the connection that holds it
+ * (the process died, the database restarted), which lets go of all of them at once.
+ */
+export interface KeyLockSet {
+  /** Whether this set holds `key` now (false once the store lost the locks' connection). Synchronous. */
+  holds(key: string): boolean;
+  /** Tries to take `keys`, without waiting; answers those it took. A key held elsewhere (another set, another process) is not taken. */
+  lock(keys: readonly string[]): Promise<string[]>;
+  /** Lets go of `keys` (those this set holds). */
+  unlock(keys: readonly string[]): Promise<void>;
+  /** Lets go of every key this set holds; the set is not used again. */
+  close(): Promise<void>;
 }
 
 /** Who delivers a target, as another store sees it. */

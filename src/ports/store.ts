@@ -36,6 +36,7 @@ export type {
   DeadLetterReport,
   DeadLetterStatus,
   DeliveryReceipt,
+  KeyLockSet,
   LeaseRef,
   OutboxStore,
   RequeueFilter,

@@ -30,7 +30,7 @@ import type { Consumer, Queue, QueuedDelivery, QueueVerdict } from './port.ts';
 
 export interface QueueWorkerOptions extends Omit<ForwarderOptions, 'store' | 'leaseMs' | 'batchSize' | 'pollIntervalMs'> {
   /** Where deliveries are settled: any store adapter. */
-  store: Pick<OutboxStore, 'ack' | 'retryLater' | 'deadLetter' | 'stats'>;
+  store: Pick<OutboxStore, 'ack' | 'retryLater' | 'deadLetter' | 'stats'> & Partial<Pick<OutboxStore, 'keyLocks'>>;
   queue: Pick<Queue, 'consume'>;
   /** Messages each target's consumer holds at once: the worker's concurrency limit per target. Default 50. */
   prefetch?: number;
@@ -162,6 +162,9 @@ export function createQueueWorker(options: QueueWorkerOptions): QueueWorker {
     deadLetter: (ref, report) => settle(ref, () => store.deadLetter(ref, report)),
     stats: (o) => store.stats(o),
   };
+  // Workers on several machines may hold messages of the same Stripe customer: the store's key locks keep one
+  // request in flight per key across all of them, as for polling forwarders.
+  if (store.keyLocks !== undefined) fed.keyLocks = (target) => store.keyLocks!(target);
 
   const forwarder = createForwarder({ ...rest, store: fed, leaseMs: NO_LEASE_LIMIT, batchSize: prefetch, pollIntervalMs: 1000 });
   const consumers: Consumer[] = [];

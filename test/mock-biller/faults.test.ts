@@ -65,6 +65,24 @@ describe('mock biller faults', () => {
     expect(performance.now() - t0).toBeGreaterThanOrEqual(50);
   });
 
+  it('counts Stripe requests that arrive while another for the same customer and meter is unanswered', async () => {
+    const mb = await biller({ faults: { latencyMs: 80 } });
+    const form = (id: string, customer: string, meter = 'voice') =>
+      new URLSearchParams({ event_name: meter, identifier: id, 'payload[stripe_customer_id]': customer, 'payload[value]': '1' }).toString();
+    const post = (body: string) => mb.call('POST', '/v1/billing/meter_events', body, { 'content-type': 'application/x-www-form-urlencoded' });
+    // Two at once for cus_1/voice: one overlaps. cus_2, and cus_1 on another meter, overlap nothing.
+    const answers = await Promise.all([post(form('a', 'cus_1')), post(form('b', 'cus_1')), post(form('c', 'cus_2')), post(form('d', 'cus_1', 'sms'))]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(mb.biller.received().endpoints.stripe).toMatchObject({ distinct: 4, requests: 4, overlapping: 1 });
+    // One after the other: nothing more.
+    await post(form('e', 'cus_1'));
+    await post(form('f', 'cus_1'));
+    expect(mb.biller.received().endpoints.stripe.overlapping).toBe(1);
+    const reset = await mb.call('DELETE', '/received');
+    expect(reset.status).toBe(204);
+    expect(mb.biller.received().endpoints.stripe.overlapping).toBe(0);
+  });
+
   it('burst429 answers the next N requests 429 with Retry-After, then recovers', async () => {
     const mb = await biller();
     mb.biller.setFaults({ burst429: { count: 2, retryAfterS: 3 } });

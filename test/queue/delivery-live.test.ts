@@ -11,7 +11,7 @@ import { createPostgresStore } from '../../src/adapters/postgres/index.ts';
 import type { PostgresStore } from '../../src/adapters/postgres/index.ts';
 import { createTcpProxy, POSTGRES_URL, requireService } from '../support/services.ts';
 import type { TcpProxy } from '../support/services.ts';
-import { chargeOutput, ingest, records } from '../forwarder/support.ts';
+import { chargeOutput, ingest, records, stripeOutput } from '../forwarder/support.ts';
 import { runDeliveryScenarios, running, targetsFor } from './delivery-scenarios.ts';
 import type { DeliveryEnv, Running } from './delivery-scenarios.ts';
 import { amqpHarness, lockBroker, sleep, waitFor } from './support.ts';
@@ -74,6 +74,37 @@ describe.skipIf(!live)('postgres + rabbitmq', () => {
   afterAll(() => unlock());
 
   runDeliveryScenarios('PostgreSQL store, RabbitMQ queue', liveEnv);
+
+  describe('Stripe through the queue', () => {
+    let env: LiveEnv;
+    let run: Running;
+    beforeEach(async () => {
+      env = await liveEnv();
+      run = await running(env);
+    });
+    afterEach(async () => {
+      await run.stopAll();
+      await env.cleanup();
+    });
+
+    it('two workers on their own connections never have two requests out for the same customer and meter (the store key locks)', async () => {
+      run.biller.setFaults({ latencyMs: 15 });
+      const total = 120;
+      await ingest(
+        env.store,
+        records(total, (id) => ({ stripe: { ...stripeOutput(id), payload: { stripe_customer_id: `cus_${Number(id.split('-')[1]) % 3}`, value: 1 } } })),
+      );
+      // Leases longer than twice Stripe's 20 s timeout, or the workers would let every row lapse unsent.
+      await run.relay({ targets: ['stripe'], batchSize: 20, leaseMs: 120_000 });
+      const stripe = { targets: { stripe: { preset: 'stripe' as const, url: run.url, apiKey: 'sk_test', concurrency: 8 } } };
+      const workers = [await run.worker({ ...stripe, prefetch: 20 }, await env.storeConnection()), await run.worker({ ...stripe, prefetch: 20 }, await env.storeConnection())];
+      await run.settled(total);
+      const report = run.biller.received({ items: false }).endpoints.stripe;
+      expect(report.distinct).toBe(total);
+      expect(report.overlapping).toBe(0);
+      expect(workers.every((w) => w.stats().targets.stripe!.counts.requests > 0)).toBe(true);
+    });
+  });
 
   describe('outages', () => {
     let env: LiveEnv;

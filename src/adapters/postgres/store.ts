@@ -17,6 +17,7 @@ import { loadDriver, storeError, typeParsers } from './driver.js';
 import type { Pool, PoolClient } from './driver.js';
 import { beginFor, createGroupCommit } from './group-commit.js';
 import { pgInsight } from './insight.js';
+import { pgKeyLocks } from './key-locks.js';
 import type { GroupCommitStats, Query } from './group-commit.js';
 import { migrate } from './migrations.js';
 import { describeTarget, resolvePostgresOptions } from './options.js';
@@ -62,6 +63,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   let closing: Promise<void> | undefined;
 
   const writer = createGroupCommit(pool, { maxJobs: o.maxBatchJobs, begin: beginFor(synchronousCommit) });
+  const open = () => {
+    if (closed) throw new StoreClosedError();
+  };
+  const locks = pgKeyLocks(pool, o.schema, open);
   const ctx: PgContext = {
     schema: o.schema,
     t: tableNames(o.schema),
@@ -74,9 +79,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       }
     },
     snapshot: (work) => snapshot(pool, work),
-    open: () => {
-      if (closed) throw new StoreClosedError();
-    },
+    open,
   };
   const writable = `SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'
     AND has_table_privilege($1, 'INSERT') AS writable`;
@@ -90,6 +93,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     ...pgAdmin(ctx),
     ...pgRetention(ctx),
     ...pgInsight(ctx),
+    keyLocks: (target) => locks.keyLocks(target),
     writeStats: () => writer.stats(),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: o.pool.max }),
 
@@ -107,7 +111,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     // Refuses new calls at once, commits what is queued, then ends the pool (which waits for reads in flight).
     close() {
       closed = true;
-      closing ??= writer.drain().then(() => pool.end());
+      closing ??= writer
+        .drain()
+        .then(() => locks.close())
+        .then(() => pool.end());
       return closing;
     },
   };
