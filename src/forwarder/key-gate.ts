@@ -26,6 +26,9 @@ export const KEY_LINGER_MS = 10;
  */
 export const KEY_TURN_MS = 1000;
 
+/** Refused keys remembered before the ones whose wait is over are forgotten. */
+const REFUSED_KEPT = 10_000;
+
 export interface KeyGateHooks {
   clock(): number;
   /** Keys were taken: dispatch again. */
@@ -112,6 +115,11 @@ export class KeyGate {
       this.retryAt = Infinity;
     }
     if (this.asking || this.wanted.size === 0) return;
+    if (this.refused.size > REFUSED_KEPT) {
+      // Keys of many customers were refused once and not asked for since: forget those whose wait is over.
+      const now = this.hooks.clock();
+      for (const [key, until] of this.refused) if (until <= now) this.refused.delete(key);
+    }
     const keys = [...this.wanted];
     this.wanted.clear();
     this.asking = true;
