@@ -75,7 +75,7 @@ describe.skipIf(!live)('postgres + rabbitmq', () => {
 
   runDeliveryScenarios('PostgreSQL store, RabbitMQ queue', liveEnv);
 
-  describe('Stripe through the queue', () => {
+  describe('this pairing only: outages, and Stripe key locks between workers', () => {
     let env: LiveEnv;
     let run: Running;
     beforeEach(async () => {
@@ -86,6 +86,8 @@ describe.skipIf(!live)('postgres + rabbitmq', () => {
       await run.stopAll();
       await env.cleanup();
     });
+
+    const defaultOnly = () => ({ targets: { default: targetsFor(run.url).default! } });
 
     it('two workers on their own connections never have two requests out for the same customer and meter (the store key locks)', async () => {
       run.biller.setFaults({ latencyMs: 15 });
@@ -104,21 +106,6 @@ describe.skipIf(!live)('postgres + rabbitmq', () => {
       expect(report.overlapping).toBe(0);
       expect(workers.every((w) => w.stats().targets.stripe!.counts.requests > 0)).toBe(true);
     });
-  });
-
-  describe('outages', () => {
-    let env: LiveEnv;
-    let run: Running;
-    beforeEach(async () => {
-      env = await liveEnv();
-      run = await running(env);
-    });
-    afterEach(async () => {
-      await run.stopAll();
-      await env.cleanup();
-    });
-
-    const defaultOnly = () => ({ targets: { default: targetsFor(run.url).default! } });
 
     it('RabbitMQ goes away mid-run and comes back: relays and workers reconnect and nothing is lost', async () => {
       run.biller.setFaults({ latencyMs: 5 });
