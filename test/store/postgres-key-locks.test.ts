@@ -80,6 +80,18 @@ describe.skipIf(!postgres.available)('postgres key locks', () => {
     expect(await lb.lock(['cus_1'])).toEqual(['cus_1']);
   });
 
+  it('the locks have a connection of their own: a pool of one is not starved by them', async () => {
+    const schema1 = `t_${randomBytes(6).toString('hex')}`;
+    schemas.push(schema1);
+    const store = await createPostgresStore({ connectionString: POSTGRES_URL, schema: schema1, pool: { max: 1, connectionTimeoutMillis: 2000 } });
+    opened.push(store);
+    expect(await store.keyLocks!('stripe').lock(['cus_1'])).toEqual(['cus_1']);
+    // The one pooled connection still serves reads and writes while the lock is held.
+    expect((await store.stats({ now: new Date() })).deliveries.pending).toBe(0);
+    const { rows } = await admin!.query<{ application_name: string }>('SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.pid = $1', [await lockHolder(schema1, 'stripe', 'cus_1')]);
+    expect(rows[0]?.application_name).toBe('bilhetagem-key-locks');
+  });
+
   it('a store that closes, or loses the connection that holds its locks, lets go of every key', async () => {
     const a = await open();
     const b = await open();
@@ -141,6 +153,7 @@ describe.skipIf(!postgres.available)('postgres key locks', () => {
     expect(report.overlapping).toBe(0);
     expect(report.distinct).toBe(total);
     // Both sent (the turns themselves are key-gate.test.ts's), and each let go of every key as it stopped.
+    expect(sent.every((n) => n > 0)).toBe(true);
     for (let c = 0; c < 2; c++) expect(await lockHolder(schema, 'stripe', `cus_${c}\u0000voice_minutes`)).toBeUndefined();
   });
 

@@ -12,7 +12,7 @@ import { BilhetagemError } from '../../errors.js';
 import { DriverMissingError, StoreInputError, StoreWriteError } from '../../ports/errors.js';
 
 export type PgModule = typeof Pg;
-export type { Pool, PoolClient } from 'pg';
+export type { Client, Pool, PoolClient } from 'pg';
 
 let driver: PgModule | undefined;
 

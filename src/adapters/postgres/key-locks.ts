@@ -5,10 +5,11 @@
  * - A lock's id is 64 bits of md5(schema, target, key) (keyLockId), in the one-bigint form of advisory locks,
  *   whose key space does not overlap the two-int form the migrations and the stats fold use. Two keys whose ids
  *   collide (one chance in 2^64 per pair) would only wait for each other.
- * - They are taken with pg_try_advisory_lock on one connection of the pool, kept for them from the first lock
- *   until the store closes: a session lock belongs to its connection, so a process that dies (or loses the
- *   connection) lets go of all of its keys at once, with nothing to expire. Losing the connection clears what
- *   this store believes it holds; the next lock() opens another one.
+ * - They are taken with pg_try_advisory_lock on a connection of their own, beside the pool (so a small pool is
+ *   never starved by it), opened at the first lock() and kept until the store closes: a session lock belongs to
+ *   its connection, so a process that dies (or loses the connection) lets go of all of its keys at once, with
+ *   nothing to expire. Losing the connection clears what this store believes it holds; the next lock() opens
+ *   another one.
  * - Sets of the same store never share a key: PostgreSQL would grant the same session a lock twice, so who
  *   holds what within the process is kept here, and a key is reserved before it is asked for.
  */
@@ -16,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { StoreClosedError } from '../../ports/errors.js';
 import type { KeyLockSet } from '../../ports/store.js';
 import { storeError } from './driver.js';
-import type { Pool, PoolClient } from './driver.js';
+import type { Client } from './driver.js';
 
 const LOCK = 'SELECT id::text FROM unnest($1::bigint[]) AS id WHERE pg_try_advisory_lock(id)';
 const UNLOCK = 'SELECT pg_advisory_unlock(id) FROM unnest($1::bigint[]) AS id';
@@ -31,35 +32,36 @@ export interface PgKeyLocks {
   keyLocks(target: string): KeyLockSet;
   /** Keys held by this store's sets now, for tests and stats. */
   held(): number;
-  /** Gives the locks' connection back (which lets go of every key); at store close. */
+  /** Closes the locks' connection (which lets go of every key); at store close. */
   close(): Promise<void>;
 }
 
-export function pgKeyLocks(pool: Pool, schema: string, open: () => void): PgKeyLocks {
-  let client: PoolClient | undefined;
-  let connecting: Promise<PoolClient> | undefined;
+/** `connect` opens a connection (not from the pool) to the store's database. */
+export function pgKeyLocks(connect: () => Promise<Client>, schema: string, open: () => void): PgKeyLocks {
+  let client: Client | undefined;
+  let connecting: Promise<Client> | undefined;
   /** `target \u001f key` → the set holding it, or reserving it while its lock() is out (then it does not hold it yet). */
   const owners = new Map<string, { set: object; held: boolean }>();
   let closed = false;
 
-  function connection(): Promise<PoolClient> {
+  function connection(): Promise<Client> {
     if (client !== undefined) return Promise.resolve(client);
-    connecting ??= pool.connect().then(
+    connecting ??= connect().then(
       (c) => {
         connecting = undefined;
         if (closed) {
-          c.release();
+          void c.end().catch(() => undefined);
           throw new StoreClosedError();
         }
-        const lost = (error?: Error) => {
+        const lost = () => {
           if (client !== c) return;
           // The session is gone, and its locks with it.
           client = undefined;
           owners.clear();
-          c.release(error ?? new Error('key locks connection ended'));
+          void c.end().catch(() => undefined);
         };
         c.on('error', lost);
-        c.on('end', () => lost());
+        c.on('end', lost);
         client = c;
         return c;
       },
@@ -150,8 +152,8 @@ export function pgKeyLocks(pool: Pool, schema: string, open: () => void): PgKeyL
       const c = client;
       client = undefined;
       owners.clear();
-      // Destroyed rather than returned to the pool: its session locks go with it.
-      c?.release(true);
+      // Its session locks go with it.
+      await c?.end().catch(() => undefined);
     },
   };
 }

@@ -14,7 +14,7 @@ import { pgClaims } from './claim.js';
 import type { PgContext } from './context.js';
 import { pgDeadLetters } from './dead-letters.js';
 import { loadDriver, storeError, typeParsers } from './driver.js';
-import type { Pool, PoolClient } from './driver.js';
+import type { Client, Pool, PoolClient } from './driver.js';
 import { beginFor, createGroupCommit } from './group-commit.js';
 import { pgInsight } from './insight.js';
 import { pgKeyLocks } from './key-locks.js';
@@ -66,7 +66,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const open = () => {
     if (closed) throw new StoreClosedError();
   };
-  const locks = pgKeyLocks(pool, o.schema, open);
+  const locks = pgKeyLocks(() => lockConnection(o), o.schema, open);
   const ctx: PgContext = {
     schema: o.schema,
     t: tableNames(o.schema),
@@ -144,6 +144,27 @@ async function openPool(o: ResolvedPostgresOptions, target: string): Promise<{ p
     await pool.end().catch(() => undefined);
     throw error instanceof BilhetagemError ? error : new StoreOpenError(target, error);
   }
+}
+
+/** A connection outside the pool, for the key locks (key-locks.ts): the pool's settings, its own name. */
+async function lockConnection(o: ResolvedPostgresOptions): Promise<Client> {
+  const pg = await loadDriver();
+  const client = new pg.Client({
+    connectionString: o.connectionString,
+    connectionTimeoutMillis: o.pool.connectionTimeoutMillis,
+    statement_timeout: o.statementTimeoutMs === 0 ? undefined : o.statementTimeoutMs,
+    application_name: 'bilhetagem-key-locks',
+    keepAlive: true,
+  });
+  // Until the caller listens: a connection that fails to open rejects connect() below.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return client;
 }
 
 async function snapshot<T>(pool: Pool, work: (query: Query) => Promise<T>): Promise<T> {
