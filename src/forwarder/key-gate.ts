@@ -35,6 +35,8 @@ export interface KeyGateHooks {
   wake(): void;
   /** Keys were refused: dispatch again in `ms`. */
   wakeIn(ms: number): void;
+  /** `count` keys were held elsewhere when asked for (a metric). */
+  refused(count: number): void;
   /** The keys of the rows waiting to be sent. */
   readyKeys(): Iterable<string | undefined>;
   /** A lock call failed (the store is unreachable): reported, and retried after a wait that doubles up to KEY_RETRY_MAX_MS. */
@@ -141,7 +143,10 @@ export class KeyGate {
         }
         // A key taken while nothing needs it any more (its rows lapsed meanwhile) is let go like an answered one.
         for (const key of took) if (!this.busy.has(key)) this.done(key);
-        if (refused > 0) this.hooks.wakeIn(KEY_RETRY_MS);
+        if (refused > 0) {
+          this.hooks.refused(refused);
+          this.hooks.wakeIn(KEY_RETRY_MS);
+        }
         if (took.length > 0 || this.wanted.size > 0) this.hooks.wake();
       },
       (error: unknown) => {

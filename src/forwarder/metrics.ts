@@ -219,6 +219,8 @@ export interface ForwarderMetrics {
   /** 0 closed, 1 half-open, 2 open. */
   readonly breakerState: Gauge;
   readonly breakerTransitions: Counter;
+  /** Keys (a Stripe customer and meter) another worker held when this one asked: its rows of them waited. */
+  readonly keyLockRefusals: Counter;
   readonly queuePending: Gauge;
   readonly queueInFlight: Gauge;
   readonly oldestPendingAge: Gauge;
@@ -258,6 +260,11 @@ export function createForwarderMetrics(registry: MetricsRegistry = createMetrics
     deadLetters: registry.counter('bilhetagem_dead_letters_total', 'Rows dead-lettered, by code', ['target', 'code']),
     breakerState,
     breakerTransitions: registry.counter('bilhetagem_breaker_transitions_total', 'Circuit breaker state changes', ['target', 'to']),
+    keyLockRefusals: registry.counter(
+      'bilhetagem_key_lock_refusals_total',
+      'Keys (a Stripe customer and meter) another worker held when this one asked for them; its rows of them waited',
+      T,
+    ),
     queuePending,
     queueInFlight,
     oldestPendingAge,

@@ -168,6 +168,7 @@ export class TargetRunner {
       clock: options.clock,
       wake: () => this.pump(),
       wakeIn: (ms) => this.wakeIn(ms),
+      refused: (count) => options.metrics.keyLockRefusals.inc({ target: this.name }, count),
       readyKeys: () => this.ready.map((c) => c.key),
       failed: (stage, error) => this.failed(stage, error),
     });

@@ -49,14 +49,16 @@ function gate(locks: KeyLockSet | undefined, ready: (string | undefined)[] = [])
   const wakes: number[] = [];
   const waits: number[] = [];
   const failures: string[] = [];
+  const refusals: number[] = [];
   const g = new KeyGate(locks, {
     clock: () => now,
     wake: () => wakes.push(now),
     wakeIn: (ms) => waits.push(ms),
+    refused: (count) => refusals.push(count),
     readyKeys: () => ready,
     failed: (stage) => failures.push(stage),
   });
-  return { g, wakes, waits, failures, ready };
+  return { g, wakes, waits, failures, refusals, ready };
 }
 
 beforeEach(() => {
@@ -95,11 +97,13 @@ describe('key gate', () => {
     const other = shared.set();
     await other.lock(['cus_1']);
     shared.calls.lock.length = 0;
-    const { g, waits } = gate(shared.set());
-    expect(g.free('cus_1')).toBe(false);
+    const { g, waits, refusals } = gate(shared.set());
+    expect([g.free('cus_1'), g.free('cus_2')]).toEqual([false, false]);
     g.ask();
     await flush();
     expect(waits).toEqual([KEY_RETRY_MS]);
+    expect(refusals).toEqual([1]); // cus_2 was free
+    expect(g.free('cus_2')).toBe(true);
     now += KEY_RETRY_MS - 5;
     expect(g.free('cus_1')).toBe(false);
     g.ask();
@@ -110,8 +114,9 @@ describe('key gate', () => {
     expect(g.free('cus_1')).toBe(false);
     g.ask();
     await flush();
-    expect(shared.calls.lock).toEqual([['cus_1'], ['cus_1']]);
+    expect(shared.calls.lock).toEqual([['cus_1', 'cus_2'], ['cus_1']]);
     expect(g.free('cus_1')).toBe(true);
+    expect(refusals).toEqual([1]);
   });
 
   it('lets go of a key KEY_LINGER_MS after its last answer, unless a ready row still needs it', async () => {

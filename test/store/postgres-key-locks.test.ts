@@ -121,7 +121,7 @@ describe.skipIf(!postgres.available)('postgres key locks', () => {
    * forwarder's turn with a key. `hideLocks` runs the same without the stores' key locks: each forwarder then
    * keeps to one request per customer only within itself.
    */
-  async function twoForwarders(hideLocks: boolean): Promise<{ biller: MockBiller; total: number; sent: number[] }> {
+  async function twoForwarders(hideLocks: boolean): Promise<{ biller: MockBiller; total: number; sent: number[]; metrics: string }> {
     const { biller, url } = await startBiller({ keepItems: false, faults: { latencyMs: 15 } });
     cleanups.push(() => biller.close());
     const stores = [await open(), await open()];
@@ -144,16 +144,19 @@ describe.skipIf(!postgres.available)('postgres key locks', () => {
     await waitFor(() => biller.received({ items: false }).endpoints.stripe.distinct === total, 30_000, 'every event at the mock biller');
     await waitFor(async () => (await stores[0]!.stats({ now: new Date() })).deliveries.delivered === total, 10_000, 'every delivery settled');
     for (const f of forwarders) await f.stop();
-    return { biller, total, sent: forwarders.map((f) => f.stats().targets.stripe!.counts.requests) };
+    return { biller, total, sent: forwarders.map((f) => f.stats().targets.stripe!.counts.requests), metrics: forwarders.map((f) => f.metrics.render()).join('') };
   }
 
   it('two forwarders on one database never have two requests out for the same customer and meter', async () => {
-    const { biller, total, sent } = await twoForwarders(false);
+    const { biller, total, sent, metrics } = await twoForwarders(false);
     const report = biller.received({ items: false }).endpoints.stripe;
     expect(report.overlapping).toBe(0);
     expect(report.distinct).toBe(total);
     // Both sent (the turns themselves are key-gate.test.ts's), and each let go of every key as it stopped.
     expect(sent.every((n) => n > 0)).toBe(true);
+    // Both wanted both customers from the start: whichever asked second was refused, and counted it.
+    const refusals = [...metrics.matchAll(/^bilhetagem_key_lock_refusals_total\{target="stripe"\} (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(refusals.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     for (let c = 0; c < 2; c++) expect(await lockHolder(schema, 'stripe', `cus_${c}\u0000voice_minutes`)).toBeUndefined();
   });
 
