@@ -26,6 +26,9 @@ export const KEY_LINGER_MS = 10;
  */
 export const KEY_TURN_MS = 1000;
 
+/** How long a stopping runner waits for its keys to be let go, ms. */
+export const KEY_CLOSE_WAIT_MS = 2000;
+
 /** Refused keys remembered before the ones whose wait is over are forgotten. */
 const REFUSED_KEPT = 10_000;
 
@@ -169,7 +172,20 @@ export class KeyGate {
     this.idle.clear();
     this.wanted.clear();
     this.heldSince.clear();
-    await this.locks?.close();
+    const locks = this.locks;
+    if (locks === undefined) return;
+    // A stop while the database is unreachable does not wait for it: the keys go with the locks' connection
+    // when the store closes or the process ends.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, KEY_CLOSE_WAIT_MS);
+      timer.unref();
+    });
+    try {
+      await Promise.race([locks.close(), gaveUp]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private letGoIdle(): void {

@@ -4,7 +4,7 @@
  * gate over PostgreSQL's locks runs in test/store/postgres-key-locks.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { KEY_LINGER_MS, KEY_RETRY_MAX_MS, KEY_RETRY_MS, KEY_TURN_MS, KeyGate } from '../../src/forwarder/key-gate.ts';
+import { KEY_CLOSE_WAIT_MS, KEY_LINGER_MS, KEY_RETRY_MAX_MS, KEY_RETRY_MS, KEY_TURN_MS, KeyGate } from '../../src/forwarder/key-gate.ts';
 import type { KeyLockSet } from '../../src/ports/store.ts';
 
 /** Key locks of one target shared by every set made from it; `fail` makes the next lock calls reject. */
@@ -196,6 +196,17 @@ describe('key gate', () => {
     g.ask();
     await flush();
     expect(g.free('cus_1')).toBe(true);
+  });
+
+  it('close() does not wait more than KEY_CLOSE_WAIT_MS for a store that does not answer', async () => {
+    const hanging: KeyLockSet = { holds: () => true, lock: async (keys) => [...keys], unlock: () => new Promise(() => undefined), close: () => new Promise(() => undefined) };
+    const { g } = gate(hanging);
+    let closed = false;
+    void g.close().then(() => (closed = true));
+    await vi.advanceTimersByTimeAsync(KEY_CLOSE_WAIT_MS - 1);
+    expect(closed).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(closed).toBe(true);
   });
 
   it('close() lets go of every key it holds', async () => {

@@ -152,8 +152,17 @@ export function pgKeyLocks(connect: () => Promise<Client>, schema: string, open:
       const c = client;
       client = undefined;
       owners.clear();
-      // Its session locks go with it.
-      await c?.end().catch(() => undefined);
+      // Its session locks go with it. A server that does not answer is not waited for long: the socket is closed all the same.
+      if (c === undefined) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        c.end().catch(() => undefined),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 2000);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
     },
   };
 }
