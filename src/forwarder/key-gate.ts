@@ -69,11 +69,6 @@ export class KeyGate {
     private readonly hooks: KeyGateHooks,
   ) {}
 
-  /** Keys held across processes, when the store has key locks. */
-  get shared(): boolean {
-    return this.locks !== undefined;
-  }
-
   /** May a row with `key` be sent now? When only the lock is missing, it is asked for at the next `ask()`. */
   free(key: string): boolean {
     if (this.busy.has(key)) return false;
