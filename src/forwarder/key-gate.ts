@@ -52,9 +52,7 @@ export class KeyGate {
   private readonly wanted = new Set<string>();
   /** Keys another holder had when last asked, and when to ask again. */
   private readonly refused = new Map<string, number>();
-  /** Held keys whose last request was answered: let go unless a ready row needs them. */
-  private readonly idle = new Set<string>();
-  /** When each held key was taken. */
+  /** The keys this gate took, and when: those with no request out are let go unless a ready row needs them. */
   private readonly heldSince = new Map<string, number>();
   private asking = false;
   /** The soonest a key rows were passed over for may be asked for again (Infinity: none). */
@@ -83,7 +81,6 @@ export class KeyGate {
   /** A request for `key` is out. */
   take(key: string): void {
     this.busy.add(key);
-    this.idle.delete(key);
   }
 
   /** The request for `key` was answered. */
@@ -96,12 +93,15 @@ export class KeyGate {
     if (since !== undefined && now - since >= KEY_TURN_MS && locks.holds(key)) {
       // Its turn is over: another process may be waiting for it.
       this.heldSince.delete(key);
-      this.idle.delete(key);
       this.refused.set(key, now + 2 * KEY_RETRY_MS);
       locks.unlock([key]).catch((error: unknown) => this.hooks.failed('unlock', error));
       return;
     }
-    this.idle.add(key);
+    this.linger();
+  }
+
+  /** Looks at the held keys with no request out in KEY_LINGER_MS (one timer for all). */
+  private linger(): void {
     this.lingering ??= setTimeout(() => this.letGoIdle(), KEY_LINGER_MS);
   }
 
@@ -114,6 +114,8 @@ export class KeyGate {
       this.hooks.wakeIn(this.retryAt - this.hooks.clock());
       this.retryAt = Infinity;
     }
+    // A held key with no request out whose rows went (their lease ran short) is let go too.
+    if (this.heldSince.size > this.busy.size) this.linger();
     if (this.asking || this.wanted.size === 0) return;
     if (this.refused.size > REFUSED_KEPT) {
       // Keys of many customers were refused once and not asked for since: forget those whose wait is over.
@@ -140,7 +142,7 @@ export class KeyGate {
           }
         }
         // A key taken while nothing needs it any more (its rows lapsed meanwhile) is let go like an answered one.
-        for (const key of took) if (!this.busy.has(key)) this.done(key);
+        if (took.length > 0) this.linger();
         if (refused > 0) {
           this.hooks.refused(refused);
           this.hooks.wakeIn(KEY_RETRY_MS);
@@ -164,7 +166,6 @@ export class KeyGate {
     this.closed = true;
     if (this.lingering !== undefined) clearTimeout(this.lingering);
     this.lingering = undefined;
-    this.idle.clear();
     this.wanted.clear();
     this.heldSince.clear();
     const locks = this.locks;
@@ -186,13 +187,17 @@ export class KeyGate {
   private letGoIdle(): void {
     this.lingering = undefined;
     const locks = this.locks;
-    if (locks === undefined || this.closed || this.idle.size === 0) return;
+    if (locks === undefined || this.closed || this.heldSince.size <= this.busy.size) return;
     const needed = new Set(this.hooks.readyKeys());
     const go: string[] = [];
-    for (const key of this.idle) if (!this.busy.has(key) && !needed.has(key) && locks.holds(key)) go.push(key);
-    this.idle.clear();
+    for (const key of this.heldSince.keys()) {
+      if (this.busy.has(key)) continue;
+      // Lost with the store's connection: nothing to let go of.
+      if (!locks.holds(key)) this.heldSince.delete(key);
+      else if (!needed.has(key)) go.push(key);
+    }
     for (const key of go) this.heldSince.delete(key);
-    // Still needed: kept, and looked at again when its next request is answered.
+    // Still needed: kept, and looked at again after the next dispatch or answer.
     if (go.length > 0) locks.unlock(go).catch((error: unknown) => this.hooks.failed('unlock', error));
   }
 }

@@ -141,6 +141,24 @@ describe('key gate', () => {
     expect(shared.calls.unlock).toEqual([['cus_1'], ['cus_2']]);
   });
 
+  it('lets go of a key whose rows went unsent (their lease ran short), after the next dispatch', async () => {
+    const shared = sharedLocks();
+    const { g, ready } = gate(shared.set(), ['cus_1']);
+    g.free('cus_1');
+    g.ask();
+    await flush();
+    expect(g.free('cus_1')).toBe(true);
+    // Not sent yet, still needed: kept.
+    await vi.advanceTimersByTimeAsync(KEY_LINGER_MS);
+    expect(shared.calls.unlock).toEqual([]);
+    // Its row lapsed before a slot was free: no request, no answer.
+    ready.length = 0;
+    g.ask();
+    await vi.advanceTimersByTimeAsync(KEY_LINGER_MS);
+    expect(shared.calls.unlock).toEqual([['cus_1']]);
+    expect(shared.owners.size).toBe(0);
+  });
+
   it('after a turn of KEY_TURN_MS it lets go of a key its rows still need, and another gate takes it', async () => {
     const shared = sharedLocks();
     const a = gate(shared.set(), ['cus_1']);
