@@ -19,8 +19,9 @@ import type { KeyLockSet } from '../../ports/store.js';
 import { storeError } from './driver.js';
 import type { Client } from './driver.js';
 
+/** Each answers the ids it locked (or let go of), as text. */
 const LOCK = 'SELECT id::text FROM unnest($1::bigint[]) AS id WHERE pg_try_advisory_lock(id)';
-const UNLOCK = 'SELECT pg_advisory_unlock(id) FROM unnest($1::bigint[]) AS id';
+const UNLOCK = 'SELECT id::text FROM unnest($1::bigint[]) AS id WHERE pg_advisory_unlock(id)';
 
 /** The advisory lock id of a key: the first 64 bits of md5(schema, target, key), signed, as text. Keys may hold any character (Stripe's hold a NUL). */
 export function keyLockId(schema: string, target: string, key: string): string {
@@ -30,8 +31,6 @@ export function keyLockId(schema: string, target: string, key: string): string {
 
 export interface PgKeyLocks {
   keyLocks(target: string): KeyLockSet;
-  /** Keys held by this store's sets now, for tests and stats. */
-  held(): number;
   /** Closes the locks' connection (which lets go of every key); at store close. */
   close(): Promise<void>;
 }
@@ -88,8 +87,8 @@ export function pgKeyLocks(connect: () => Promise<Client>, schema: string, open:
   function keyLocks(target: string): KeyLockSet {
     open();
     const me = {};
-    const id = (key: string) => `${target}\u001f${key}`;
-    const mine = new Set<string>();
+    const prefix = `${target}\u001f`;
+    const id = (key: string) => prefix + key;
     const set: KeyLockSet = {
       holds: (key) => {
         const o = owners.get(id(key));
@@ -119,7 +118,6 @@ export function pgKeyLocks(connect: () => Promise<Client>, schema: string, open:
           if (owners.get(id(key)) !== reservations[i]) return;
           if (took.has(key)) {
             reservations[i]!.held = true;
-            mine.add(key);
             out.push(key);
           } else owners.delete(id(key));
         });
@@ -128,16 +126,14 @@ export function pgKeyLocks(connect: () => Promise<Client>, schema: string, open:
       async unlock(keys) {
         const go = [...new Set(keys)].filter((key) => set.holds(key));
         if (go.length === 0) return;
-        for (const key of go) {
-          owners.delete(id(key));
-          mine.delete(key);
-        }
+        for (const key of go) owners.delete(id(key));
         // A connection lost meanwhile took the locks with it: nothing left to let go of.
         if (client === undefined) return;
         await query(UNLOCK, target, go);
       },
       async close() {
-        await set.unlock([...mine]);
+        // A set's keys all carry its target's prefix; unlock() leaves out those it only reserved.
+        await set.unlock([...owners].filter(([, o]) => o.set === me).map(([k]) => k.slice(prefix.length)));
       },
     };
     return set;
@@ -145,7 +141,6 @@ export function pgKeyLocks(connect: () => Promise<Client>, schema: string, open:
 
   return {
     keyLocks,
-    held: () => owners.size,
     async close() {
       closed = true;
       await connecting?.catch(() => undefined);

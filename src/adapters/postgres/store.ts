@@ -14,7 +14,7 @@ import { pgClaims } from './claim.js';
 import type { PgContext } from './context.js';
 import { pgDeadLetters } from './dead-letters.js';
 import { loadDriver, storeError, typeParsers } from './driver.js';
-import type { Client, Pool, PoolClient } from './driver.js';
+import type { Client, PgModule, Pool, PoolClient } from './driver.js';
 import { beginFor, createGroupCommit } from './group-commit.js';
 import { pgInsight } from './insight.js';
 import { pgKeyLocks } from './key-locks.js';
@@ -120,18 +120,21 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   };
 }
 
-async function openPool(o: ResolvedPostgresOptions, target: string): Promise<{ pool: Pool; synchronousCommit: string }> {
-  const pg = await loadDriver();
-  const pool = new pg.Pool({
+/** What every connection of a store is opened with: the pool's and the key locks' alike. */
+function connectionSettings(o: ResolvedPostgresOptions, pg: PgModule, name: string) {
+  return {
     connectionString: o.connectionString,
-    max: o.pool.max,
-    idleTimeoutMillis: o.pool.idleTimeoutMillis,
     connectionTimeoutMillis: o.pool.connectionTimeoutMillis,
     statement_timeout: o.statementTimeoutMs === 0 ? undefined : o.statementTimeoutMs,
-    application_name: 'bilhetagem',
+    application_name: name,
     keepAlive: true,
     types: typeParsers(pg),
-  });
+  };
+}
+
+async function openPool(o: ResolvedPostgresOptions, target: string): Promise<{ pool: Pool; synchronousCommit: string }> {
+  const pg = await loadDriver();
+  const pool = new pg.Pool({ ...connectionSettings(o, pg, 'bilhetagem'), max: o.pool.max, idleTimeoutMillis: o.pool.idleTimeoutMillis });
   // An idle connection that breaks (the server restarted, a proxy timed it out) is an 'error' event on the
   // pool; unhandled it would crash the process. The pool drops that connection and opens a fresh one
   // on the next checkout, so there is nothing else to do here.
@@ -149,13 +152,7 @@ async function openPool(o: ResolvedPostgresOptions, target: string): Promise<{ p
 /** A connection outside the pool, for the key locks (key-locks.ts): the pool's settings, its own name. */
 async function lockConnection(o: ResolvedPostgresOptions): Promise<Client> {
   const pg = await loadDriver();
-  const client = new pg.Client({
-    connectionString: o.connectionString,
-    connectionTimeoutMillis: o.pool.connectionTimeoutMillis,
-    statement_timeout: o.statementTimeoutMs === 0 ? undefined : o.statementTimeoutMs,
-    application_name: 'bilhetagem-key-locks',
-    keepAlive: true,
-  });
+  const client = new pg.Client(connectionSettings(o, pg, 'bilhetagem-key-locks'));
   // Until the caller listens: a connection that fails to open rejects connect() below.
   client.on('error', () => undefined);
   try {
