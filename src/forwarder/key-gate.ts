@@ -9,6 +9,7 @@
  * runner is out for it and no ready row needs it, or after a turn of KEY_TURN_MS when rows of it keep coming,
  * so another process's rows of that key wait about a turn, not as long as this runner has rows of it.
  */
+import { waitAtMost } from '../core/wait.ts';
 import type { KeyLockSet } from '../ports/store.ts';
 
 /** How long a key another process holds is left alone before it is asked for again, ms. */
@@ -171,17 +172,11 @@ export class KeyGate {
     const locks = this.locks;
     if (locks === undefined) return;
     // A stop while the database is unreachable does not wait for it: the keys go with the locks' connection
-    // when the store closes or the process ends.
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, KEY_CLOSE_WAIT_MS);
-      timer.unref();
-    });
-    try {
-      await Promise.race([locks.close(), gaveUp]);
-    } finally {
-      clearTimeout(timer);
-    }
+    // when the store closes or the process ends. A failure to let go is reported.
+    await waitAtMost(
+      locks.close().catch((error: unknown) => this.hooks.failed('unlock', error)),
+      KEY_CLOSE_WAIT_MS,
+    );
   }
 
   private letGoIdle(): void {

@@ -224,7 +224,7 @@ export class TargetRunner {
       while (this.busy > 0) await this.nextEnd();
       const rest = this.ready.splice(0);
       if (rest.length > 0) await this.release(rest, this.o.clock(), 'not sent: the forwarder stopped');
-      await this.keys.close().catch((error: unknown) => this.failed('unlock', error));
+      await this.keys.close();
       await this.letGo();
       await this.o.sender.close();
     })();

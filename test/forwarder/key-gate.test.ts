@@ -227,6 +227,13 @@ describe('key gate', () => {
     expect(closed).toBe(true);
   });
 
+  it('close() reports a store that failed to let go', async () => {
+    const failing: KeyLockSet = { holds: () => false, lock: async () => [], unlock: async () => undefined, close: () => Promise.reject(new Error('connection reset')) };
+    const { g, failures } = gate(failing);
+    await g.close();
+    expect(failures).toEqual(['unlock']);
+  });
+
   it('close() lets go of every key it holds', async () => {
     const shared = sharedLocks();
     const { g } = gate(shared.set());

@@ -14,6 +14,7 @@
  *   holds what within the process is kept here, and a key is reserved before it is asked for.
  */
 import { createHash } from 'node:crypto';
+import { waitAtMost } from '../../core/wait.js';
 import { StoreClosedError } from '../../ports/errors.js';
 import type { KeyLockSet } from '../../ports/store.js';
 import { storeError } from './driver.js';
@@ -148,16 +149,7 @@ export function pgKeyLocks(connect: () => Promise<Client>, schema: string, open:
       client = undefined;
       owners.clear();
       // Its session locks go with it. A server that does not answer is not waited for long: the socket is closed all the same.
-      if (c === undefined) return;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        c.end().catch(() => undefined),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, 2000);
-          timer.unref();
-        }),
-      ]);
-      clearTimeout(timer);
+      if (c !== undefined) await waitAtMost(c.end(), 2000);
     },
   };
 }
