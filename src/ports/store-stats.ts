@@ -27,7 +27,6 @@ export function withAges(stats: StoreStats, now: number): StoreStats {
   return stats;
 }
 
-
 /** A count `recountStats()` found wrong, and what a scan says it is: (kind, a, b) as in stat_counts. */
 export interface RecountChange {
   /** `records` (a: verdict), `rejections`, or `outbox` (a: target, b: status). */

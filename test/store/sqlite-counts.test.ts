@@ -45,6 +45,17 @@ describe('sqlite: the counts stats() reads', () => {
     await countsWorkload(a, b, (store) => expectCounts(store as SqliteStore, filename));
   });
 
+  it('match a scan in a store in memory too, whose writes run on the main connection instead of the writer thread', async () => {
+    const store = open(':memory:');
+    // No second connection to scan with: recountStats() scans in the store's own and answers what differed.
+    let rejected = 0;
+    await countsWorkload(store, store, async (s) => {
+      rejected = Math.max(rejected, (await s.stats({ now: T0 })).records.rejected);
+      expect(await (s as SqliteStore).recountStats()).toEqual([]);
+    });
+    expect(rejected).toBe(2);
+  });
+
   it('are filled from the file by schema step 6 when an older file is opened', async () => {
     const filename = freshFile();
     const store = open(filename);

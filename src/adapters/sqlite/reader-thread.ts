@@ -25,7 +25,6 @@ export interface ReaderThread {
   close(): Promise<void>;
 }
 
-
 type Reply = { id: number; rows: unknown[][] } | { id: number; error: WireError };
 
 const THREAD_SOURCE = `${THREAD_PRELUDE}let db;

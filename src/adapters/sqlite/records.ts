@@ -5,7 +5,7 @@ import { toRecord, toRejection } from '../../ports/store-rows.js';
 import type { OutboxRow, RecordRow, RejectionRow } from '../../ports/store-rows.js';
 import type { IngestOutcome, RecordStore, StoredVerdict } from '../../ports/store.js';
 import type { SqliteContext } from './context.js';
-import { compileIngestLoop, INGEST, REJECTION } from './writer-thread.js';
+import { compileIngestLoop, compileRejectOne, INGEST, REJECTION } from './writer-thread.js';
 import type { ExistingRow, ThreadJob } from './writer-thread.js';
 import { recordAttempts } from './attempt-rows.js';
 import { OUTBOX_COLUMNS } from './columns.js';
@@ -75,6 +75,7 @@ export function sqliteRecords({ db, writer, thread, cached, open }: SqliteContex
 
   // What the writer thread runs (writer-thread.ts), for a store without one (in memory): the same code.
   const ingestNow = compileIngestLoop(insertRecord, existingRecord, insertOutbox, addCount);
+  const rejectNow = compileRejectOne(insertRejection, addCount);
 
   // One snapshot for the record, its rows and their attempts, even if another process writes meanwhile.
   const readRecord = db.transaction((source: string, id: string) => {
@@ -98,12 +99,7 @@ export function sqliteRecords({ db, writer, thread, cached, open }: SqliteContex
       const r = prepareRejection(entry);
       const row = [r.source, r.id, r.type, r.errors, r.rulesetVersion, r.receivedAt, r.payload];
       if (thread) await thread.run([REJECTION, ...row]);
-      else {
-        await writer.run(() => {
-          insertRejection.run(row);
-          addCount.run('rejections', '', '', 1);
-        });
-      }
+      else await writer.run(() => rejectNow(row));
     },
 
     async listRejections(filter) {

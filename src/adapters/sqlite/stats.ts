@@ -77,4 +77,3 @@ export function sqliteStats(ctx: SqliteContext, claims: Pick<SqliteClaims, 'hold
     },
   };
 }
-

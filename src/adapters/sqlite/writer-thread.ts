@@ -63,7 +63,6 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-
 /**
  * Batches sent ahead: while the thread commits one, the next waits in its port, so the thread does not
  * sit idle while the answer travels back and the main thread gets round to sending more.
@@ -230,6 +229,19 @@ interface Statement {
   run(...params: unknown[]): unknown;
 }
 
+/** One logged rejection (its row's values), counted (counts.ts); as text, like INGEST_LOOP, for the same two users. */
+const REJECT_ONE = `(insertRejection, addCount) => (row) => {
+  insertRejection.run(row);
+  addCount.run('rejections', '', '', 1);
+  return null;
+}`;
+
+/** The thread's rejection write, on the caller's statements: for a store without a thread. */
+export function compileRejectOne(insertRejection: Statement, addCount: Statement): (row: unknown[]) => null {
+  const make = new Function(`return ${REJECT_ONE};`)() as (a: Statement, b: Statement) => (row: unknown[]) => null;
+  return make(insertRejection, addCount);
+}
+
 /** The thread's ingest loop, on the caller's statements (existingRecord in raw mode): for a store without a thread. */
 export function compileIngestLoop(insertRecord: Statement, existingRecord: Statement, insertOutbox: Statement, addCount: Statement): (job: ThreadJob) => ExistingRow[] {
   const make = new Function(`return ${INGEST_LOOP};`)() as (a: Statement, b: Statement, c: Statement, d: Statement) => (job: ThreadJob) => ExistingRow[];
@@ -254,12 +266,8 @@ try {
   const insertRejection = db.prepare(sql.insertRejection);
   const addCount = db.prepare(sql.addCount);
   const ingest = (${INGEST_LOOP})(insertRecord, existingRecord, insertOutbox, addCount);
-  const reject = (job) => {
-    insertRejection.run(job.slice(1));
-    addCount.run('rejections', '', '', 1);
-    return null;
-  };
-  const inSavepoint = db.transaction((job) => (job[0] === 0 ? ingest(job) : reject(job)));
+  const reject = (${REJECT_ONE})(insertRejection, addCount);
+  const inSavepoint = db.transaction((job) => (job[0] === 0 ? ingest(job) : reject(job.slice(1))));
   inBatch = db.transaction((jobs) =>
     jobs.map((job) => {
       try {
