@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSqliteStore } from '../../src/adapters/sqlite/index.ts';
 import type { SqliteStore } from '../../src/adapters/sqlite/index.ts';
 import { createForwarder } from '../../src/forwarder/index.ts';
@@ -41,6 +41,7 @@ afterAll(async () => {
   dir.cleanup();
 });
 afterEach(async () => {
+  vi.useRealTimers();
   beforeAnswer = async () => {};
   await store?.close();
 });
@@ -70,8 +71,8 @@ function counted(s: SqliteStore, withAckMany: boolean) {
   return { wrapped, calls };
 }
 
-function forwarder(s: ForwarderStore) {
-  const f = createForwarder({ store: s, targets: { billing: { preset: 'http', url } }, clock: () => T0, leaseMs: 60_000, statsIntervalMs: 0 });
+function forwarder(s: ForwarderStore, concurrency?: number) {
+  const f = createForwarder({ store: s, targets: { billing: { preset: 'http', url, ...(concurrency === undefined ? {} : { concurrency }) } }, clock: () => T0, leaseMs: 60_000, statsIntervalMs: 0 });
   const sent: DeliverySent[] = [];
   f.events.on('delivery:sent', (e) => sent.push(e));
   return { f, sent };
@@ -129,5 +130,30 @@ describe('forwarder: settling answers in batches', () => {
     for (const id of ['taken', 'rec-0', 'rec-1', 'rec-2']) {
       expect((await s.getRecord(SOURCE, id))!.targets.billing).toMatchObject({ status: 'delivered', receipt: { statusCode: 201, targetId: `ch_${id}` } });
     }
+  });
+
+  it('holds a confirmed delivery for other answers while requests are out, and writes at once when none is left', async () => {
+    // The coalescing window's timer never fires here: what is written comes from answers alone.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    store = createSqliteStore({ filename: dir.file(`settle-${++files}.db`) });
+    await ingest(store, records(2, (id) => ({ billing: chargeOutput(id) }), { receivedAt: new Date(T0) }));
+    const { wrapped, calls } = counted(store, true);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    beforeAnswer = async (key) => {
+      if (key === `${SOURCE}:rec-1`) await held;
+    };
+    const { f, sent } = forwarder(wrapped, 2);
+    const run = f.runOnce();
+    // rec-0 answered, rec-1 still out.
+    while (f.stats().targets.billing?.inFlightRequests !== 1) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(calls.ackMany).toBe(0);
+    expect(sent).toEqual([]);
+    release();
+    expect(await run).toMatchObject({ claimed: 2, delivered: 2 });
+    // Both receipts in one call, made when the last answer came.
+    expect(calls).toEqual({ ack: 0, ackMany: 1, ackManyEntries: 2 });
+    expect(sent.map((e) => e.recordId).sort()).toEqual(['rec-0', 'rec-1']);
   });
 });
