@@ -6,7 +6,7 @@
  *
  * Claimed rows wait in a short ready queue so a freed slot never waits for a claim's commit; the queue is
  * refilled when it falls under a few rounds of sends. Confirmed deliveries are written in batches (the
- * store's ackMany, when it has one): one write for the answers of a few milliseconds.
+ * store's ackMany, when it has one): one write for the answers of up to 25 ms while requests are out.
  */
 import type { EventEmitter } from 'node:events';
 import { LeaseLostError } from '../ports/errors.ts';
@@ -76,7 +76,7 @@ export interface TargetStatsSnapshot {
  * mock biller gave 0.64x raw undici with 5 ms (33 rows per transaction) and 0.75x with 25 ms (190 rows),
  * 20 µs of CPU less per record (`npm run bench -- forwarding`; docs/guides/forwarding.md).
  */
-const SETTLE_COALESCE_MS = 25;
+export const SETTLE_COALESCE_MS = 25;
 
 /** Most confirmed deliveries one ackMany writes; a fuller batch is written at once. */
 const MAX_ACK_BATCH = 500;

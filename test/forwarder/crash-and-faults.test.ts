@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/adapters/sqlite/index.ts';
+import { SETTLE_COALESCE_MS } from '../../src/forwarder/target-runner.ts';
 import type { MockBiller } from '../../src/mock-biller/index.ts';
 import type { Faults } from '../../src/mock-biller/index.ts';
 import { repoRoot } from './helpers.ts';
@@ -125,7 +126,9 @@ describe('forwarding through failures, timeouts, 429 bursts and SIGKILL', () => 
 
       // Duplicates are only resends: every one logged by a worker is a row that had been sent before, and the
       // rest are answers lost with a killed worker — at most what it had in flight or answered but not yet
-      // settled (settling waits up to 5 ms to share a transaction): a few dozen per kill at this rate.
+      // settled: settling waits up to SETTLE_COALESCE_MS to share a transaction, and a connection answers at most one
+      // request per LATENCY_MS (the mock's latency), so per kill at most `concurrency × (1 + SETTLE_COALESCE_MS /
+      // LATENCY_MS)` requests' items.
       const isDuplicate = (d: { outcome: string; answer: unknown }) => d.outcome === 'delivered' && (d.answer as { duplicate?: boolean } | null)?.duplicate === true;
       let logged = 0;
       let loggedLago = 0;
@@ -142,9 +145,10 @@ describe('forwarding through failures, timeouts, 429 bursts and SIGKILL', () => 
       expect(charges.duplicates).toBeGreaterThanOrEqual(logged);
       // Lago: a batch stored by a killed worker comes back whole; each event of it is one duplicate.
       expect(lago.duplicates).toBeGreaterThanOrEqual(loggedLago);
-      expect(lago.duplicates - loggedLago).toBeLessThanOrEqual(KILLS * 2 * 25 * 2);
-      expect(charges.duplicates - logged).toBeLessThanOrEqual(KILLS * 8 * 4);
-      expect(charges.duplicates).toBeLessThanOrEqual(resentRows + KILLS * 8 * 4);
+      const lost = (concurrency: number, batch: number) => KILLS * concurrency * batch * (1 + SETTLE_COALESCE_MS / FAULTS.latencyMs!);
+      expect(lago.duplicates - loggedLago).toBeLessThanOrEqual(lost(2, 25));
+      expect(charges.duplicates - logged).toBeLessThanOrEqual(lost(8, 1));
+      expect(charges.duplicates).toBeLessThanOrEqual(resentRows + lost(8, 1));
       // The faults really happened.
       expect(received.faults.failure).toBeGreaterThan(100);
       expect(received.faults.timeout).toBeGreaterThan(30);
