@@ -126,9 +126,9 @@ describe('forwarding through failures, timeouts, 429 bursts and SIGKILL', () => 
 
       // Duplicates are only resends: every one logged by a worker is a row that had been sent before, and the
       // rest are answers lost with a killed worker — at most what it had in flight or answered but not yet
-      // settled: settling waits up to SETTLE_COALESCE_MS to share a transaction, and a connection answers at most one
-      // request per LATENCY_MS (the mock's latency), so per kill at most `concurrency × (1 + SETTLE_COALESCE_MS /
-      // LATENCY_MS)` requests' items.
+      // settled: settling waits up to SETTLE_COALESCE_MS to share a transaction, and a connection answers at
+      // most one request per FAULTS.latencyMs, so per kill at most `concurrency × (1 + SETTLE_COALESCE_MS /
+      // latencyMs)` requests' items.
       const isDuplicate = (d: { outcome: string; answer: unknown }) => d.outcome === 'delivered' && (d.answer as { duplicate?: boolean } | null)?.duplicate === true;
       let logged = 0;
       let loggedLago = 0;
