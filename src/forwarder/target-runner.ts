@@ -559,7 +559,7 @@ export class TargetRunner {
    * bookkeeping, never a send; nothing counts as delivered before the store has written it.
    */
   private settleTurn(): Promise<void> {
-    if (SETTLE_COALESCE_MS <= 0 || this.stopping) return Promise.resolve();
+    if (this.stopping) return Promise.resolve();
     return this.openGateLater().promise;
   }
 
@@ -587,7 +587,7 @@ export class TargetRunner {
     // The batch waiting in `acks` is one unit of work: stop() and cycle() wait for it like for a send.
     if (this.acks.length === 0) this.begin();
     this.acks.push(ack);
-    if (SETTLE_COALESCE_MS <= 0 || this.stopping || this.acks.length >= MAX_ACK_BATCH) this.flushAcks();
+    if (this.stopping || this.acks.length >= MAX_ACK_BATCH) this.flushAcks();
     else this.openGateLater();
   }
 
